@@ -1,0 +1,442 @@
+"""Metrics and evaluation protocols.
+
+Conventions: ``y_true`` is 1 for an anomaly / positive and 0 for a normal object; scores are
+*anomaly scores* (higher = more anomalous, e.g. ``detector.anomaly_score(X)``).
+
+Protocols
+---------
+:func:`leave_one_subclass_out`
+    The ALeRCE anomaly-detector protocol (Pérez-Carrasco et al. 2023): within each top class one
+    subclass at a time is held out as the anomaly, a detector is trained on the other subclasses
+    of that class and AUROC is measured with k-fold cross-validation. Rows = methods,
+    columns = subclasses (their Table 1).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
+
+__all__ = [
+    "auroc",
+    "average_precision",
+    "precision",
+    "recall",
+    "f1",
+    "f2",
+    "mcc",
+    "balanced_accuracy",
+    "accuracy",
+    "summary",
+    "anomaly_scores_of",
+    "leave_one_subclass_out",
+    "LOSOResult",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def _as_binary_truth(y_true) -> np.ndarray:
+    y = np.asarray(y_true).ravel()
+    if y.dtype == bool:
+        return y.astype(int)
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(
+            f"y_true must hold 0 (normal) and 1 (anomaly), got values {sorted(values)[:10]}; "
+            "convert labels first, e.g. y_true = (subclass == 'SLSN').astype(int)."
+        )
+    return y.astype(int)
+
+
+def _as_binary_pred(y_pred) -> np.ndarray:
+    """Predictions as 0/1 (1 = anomaly). Accepts 0/1, bools, or scikit-learn's +1/-1."""
+    p = np.asarray(y_pred).ravel()
+    if p.dtype == bool:
+        return p.astype(int)
+    values = set(np.unique(p).tolist())
+    if values <= {0, 1}:
+        return p.astype(int)
+    if values <= {-1, 1}:
+        return (p == -1).astype(int)  # scikit-learn outlier convention: -1 = outlier
+    raise ValueError(
+        f"predictions must be 0/1 (1 = anomaly) or scikit-learn's +1/-1 (-1 = outlier), got "
+        f"values such as {sorted(values)[:5]}; pass scores to auroc/average_precision instead."
+    )
+
+
+def _check_lengths(a, b):
+    if len(a) != len(b):
+        raise ValueError(f"y_true has {len(a)} entries but the scores/predictions have {len(b)}.")
+
+
+# --------------------------------------------------------------------------- metrics
+def auroc(y_true, scores) -> float:
+    """Area under the ROC curve of anomaly scores (higher = more anomalous)."""
+    y, s = _as_binary_truth(y_true), np.asarray(scores, dtype=float).ravel()
+    _check_lengths(y, s)
+    if not np.isfinite(s).all():
+        raise ValueError(f"scores hold {int((~np.isfinite(s)).sum())} non-finite values.")
+    if y.min() == y.max():
+        return float("nan")  # undefined with one class present
+    return float(skm.roc_auc_score(y, s))
+
+
+def average_precision(y_true, scores) -> float:
+    """Average precision (area under the precision-recall curve) of anomaly scores."""
+    y, s = _as_binary_truth(y_true), np.asarray(scores, dtype=float).ravel()
+    _check_lengths(y, s)
+    if y.max() == 0:
+        return float("nan")
+    return float(skm.average_precision_score(y, s))
+
+
+def _pred_metric(fn, **kw):
+    def metric(y_true, y_pred) -> float:
+        y, p = _as_binary_truth(y_true), _as_binary_pred(y_pred)
+        _check_lengths(y, p)
+        return float(fn(y, p, **kw))
+
+    return metric
+
+
+precision = _pred_metric(skm.precision_score, zero_division=0)
+precision.__doc__ = "Precision of 0/1 (or +1/−1) predictions, 1 = anomaly."
+recall = _pred_metric(skm.recall_score, zero_division=0)
+recall.__doc__ = "Recall (true positive rate) of predictions, 1 = anomaly."
+f1 = _pred_metric(skm.f1_score, zero_division=0)
+f1.__doc__ = "F1 score of predictions, 1 = anomaly."
+f2 = _pred_metric(skm.fbeta_score, beta=2, zero_division=0)
+f2.__doc__ = "F2 score (recall weighted twice as much as precision) of predictions."
+mcc = _pred_metric(skm.matthews_corrcoef)
+mcc.__doc__ = "Matthews correlation coefficient of predictions."
+balanced_accuracy = _pred_metric(skm.balanced_accuracy_score)
+balanced_accuracy.__doc__ = "Balanced accuracy (mean of TPR and TNR) of predictions."
+accuracy = _pred_metric(skm.accuracy_score)
+accuracy.__doc__ = "Accuracy of predictions."
+
+_PRED_METRICS = {
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
+    "f2": f2,
+    "mcc": mcc,
+    "balanced_accuracy": balanced_accuracy,
+    "accuracy": accuracy,
+}
+
+
+def _is_prediction(values: np.ndarray) -> bool:
+    if values.dtype == bool:
+        return True
+    uniq = np.unique(values)
+    return len(uniq) <= 2 and (set(uniq.tolist()) <= {0, 1} or set(uniq.tolist()) <= {-1, 1})
+
+
+def summary(y_true, score_or_pred, *, threshold="prevalence") -> pd.DataFrame:
+    """All metrics in one table.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        1 = anomaly, 0 = normal.
+    score_or_pred : array-like of shape (n,)
+        Either anomaly scores (higher = more anomalous) or predictions (0/1 with 1 = anomaly,
+        or scikit-learn's +1/−1 with −1 = outlier).
+    threshold : "prevalence", float, or None, default="prevalence"
+        For scores only: how to turn them into predictions for the threshold metrics.
+        ``"prevalence"`` flags the top-k scores with k = the number of true anomalies
+        (so precision = recall, "R-precision"); a float flags ``score >= threshold``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = metric names (auroc, average_precision, precision, recall, f1, f2, mcc,
+        balanced_accuracy, accuracy), one column ``value``. AUROC and AP are NaN when only
+        predictions are given. ``.attrs["threshold"]`` holds the threshold used.
+    """
+    y = _as_binary_truth(y_true)
+    values = np.asarray(score_or_pred).ravel()
+    _check_lengths(y, values)
+    out: dict[str, float] = {}
+    used = None
+    if _is_prediction(values):
+        pred = _as_binary_pred(values)
+        out["auroc"] = out["average_precision"] = float("nan")
+    else:
+        scores = values.astype(float)
+        out["auroc"] = auroc(y, scores)
+        out["average_precision"] = average_precision(y, scores)
+        if threshold == "prevalence":
+            k = int(y.sum())
+            order = np.argsort(-scores, kind="stable")
+            pred = np.zeros_like(y)
+            pred[order[:k]] = 1
+            used = float(scores[order[k - 1]]) if k > 0 else float("inf")
+        elif threshold is None:
+            raise ValueError("threshold=None needs predictions; pass 'prevalence' or a float.")
+        else:
+            used = float(threshold)
+            pred = (scores >= used).astype(int)
+    for name, fn in _PRED_METRICS.items():
+        out[name] = fn(y, pred)
+    table = pd.DataFrame({"value": out})
+    table.index.name = "metric"
+    table.attrs["threshold"] = used
+    return table
+
+
+def anomaly_scores_of(estimator, X) -> np.ndarray:
+    """Anomaly scores (higher = more anomalous) of any fitted detector or pipeline.
+
+    Uses ``anomaly_score`` when present, else ``-score_samples``, else ``-decision_function``
+    (scikit-learn's convention: lower = more abnormal).
+    """
+    if hasattr(estimator, "anomaly_score"):
+        return np.asarray(estimator.anomaly_score(X), dtype=float)
+    if hasattr(estimator, "score_samples"):
+        return -np.asarray(estimator.score_samples(X), dtype=float)
+    if hasattr(estimator, "decision_function"):
+        return -np.asarray(estimator.decision_function(X), dtype=float)
+    raise TypeError(
+        f"{type(estimator).__name__} has no anomaly_score, score_samples or decision_function."
+    )
+
+
+# --------------------------------------------------------------------------- protocol
+@dataclass
+class LOSOResult:
+    """Result of :func:`leave_one_subclass_out`.
+
+    Attributes
+    ----------
+    folds : DataFrame
+        One row per (method, top_class, subclass, fold): auroc, n_train, n_test_inliers,
+        n_test_outliers, fit_seconds, score_seconds.
+    mean, std : DataFrame
+        AUROC mean and standard deviation over folds; rows = methods, columns = subclasses
+        (grouped by top class).
+    top_class : dict
+        subclass -> top class.
+    """
+
+    folds: pd.DataFrame
+    mean: pd.DataFrame
+    std: pd.DataFrame
+    top_class: dict = field(default_factory=dict)
+
+    def table(self, digits: int = 2) -> pd.DataFrame:
+        """Table 1 as strings ``"0.83 ± 0.02"`` (methods × subclasses)."""
+        fmt = f"{{:.{digits}f}} ± {{:.{digits}f}}"
+        return pd.DataFrame(
+            [[fmt.format(m, s) if np.isfinite(m) else "—" for m, s in zip(mr, sr)]
+             for mr, sr in zip(self.mean.to_numpy(), self.std.to_numpy())],
+            index=self.mean.index,
+            columns=self.mean.columns,
+        )
+
+    def by_top_class(self) -> pd.DataFrame:
+        """Mean AUROC per method and top class (average over that class's subclasses)."""
+        groups: dict[str, list[str]] = {}
+        for sub in self.mean.columns:
+            groups.setdefault(self.top_class.get(sub, "?"), []).append(sub)
+        return pd.DataFrame({top: self.mean[subs].mean(axis=1) for top, subs in groups.items()})
+
+    def __str__(self) -> str:
+        with pd.option_context("display.width", 250, "display.max_columns", 50):
+            return self.table().to_string()
+
+    def to_json_dict(self) -> dict:
+        """Plain dict (JSON-serialisable) of the mean/std tables and per-fold rows."""
+        return {
+            "mean": {m: {k: _nan_none(v) for k, v in row.items()}
+                     for m, row in self.mean.to_dict(orient="index").items()},
+            "std": {m: {k: _nan_none(v) for k, v in row.items()}
+                    for m, row in self.std.to_dict(orient="index").items()},
+            "top_class": dict(self.top_class),
+            "folds": self.folds.to_dict(orient="records"),
+        }
+
+
+def _nan_none(v):
+    return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else float(v)
+
+
+def leave_one_subclass_out(
+    X,
+    subclass,
+    methods,
+    *,
+    top_class=None,
+    preprocessor=None,
+    n_splits: int = 5,
+    random_state=None,
+    verbose: int = 0,
+    min_outliers: int = 2,
+) -> LOSOResult:
+    """Leave-one-subclass-out AUROC, the ALeRCE anomaly detector's Table 1 protocol.
+
+    For every top class T and every subclass s of T: the *inliers* are T's objects of the other
+    subclasses, the *outliers* are the objects of s. Inliers are split into ``n_splits``
+    stratified folds (by subclass), outliers into ``n_splits`` folds; each method is trained
+    on the other folds' inliers (with their subclass labels as ``y``, which unsupervised
+    detectors ignore and ``MultiClassDeepSVDD`` uses) and scored on the held-out inliers plus
+    that fold's outliers. AUROC is averaged over folds. Holding outliers out by fold too means
+    every outlier is scored exactly once and test sets keep a constant outlier ratio.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_objects, n_features)
+        Features (NaN allowed only if ``preprocessor`` removes them).
+    subclass : array-like of shape (n_objects,)
+        Subclass names (e.g. ``"SNIa"``).
+    methods : dict[str, estimator]
+        Name -> unfitted detector (cloned per fold). Any object with ``fit`` and one of
+        ``anomaly_score`` / ``score_samples`` / ``decision_function``.
+    top_class : array-like of shape (n_objects,) or dict, optional
+        Top class per object, or a subclass -> top-class mapping. Default: the ALeRCE
+        taxonomy (:data:`astroad_nb.data.lightcurves.TOP_CLASS`).
+    preprocessor : transformer, optional
+        Cloned and fitted on each fold's training inliers, applied before every method.
+    n_splits : int, default=5
+    random_state : int or None
+        Seeds the fold split and, when a method has a ``random_state`` left at None, the method.
+    verbose : int
+        1 shows a progress bar.
+    min_outliers : int, default=2
+        Subclasses with fewer objects are skipped (NaN in the table).
+
+    Returns
+    -------
+    LOSOResult
+    """
+    subclass = np.asarray(subclass).astype(str)
+    n = len(subclass)
+    if hasattr(X, "iloc"):
+        if len(X) != n:
+            raise ValueError(f"X has {len(X)} rows but subclass has {n} entries.")
+        take = lambda idx: X.iloc[idx]  # noqa: E731
+    else:
+        X = np.asarray(X)
+        if X.shape[0] != n:
+            raise ValueError(f"X has {X.shape[0]} rows but subclass has {n} entries.")
+        take = lambda idx: X[idx]  # noqa: E731
+    if not methods:
+        raise ValueError("methods is empty; pass e.g. {'IForest': IForest()}.")
+
+    if top_class is None:
+        from astroad_nb.data.lightcurves import TOP_CLASS  # data floor: allowed below us
+
+        mapping = dict(TOP_CLASS)
+        unknown = sorted(set(subclass) - set(mapping))
+        if unknown:
+            raise ValueError(
+                f"subclasses {unknown} are not in the ALeRCE taxonomy; pass top_class=..."
+            )
+        tops = np.array([mapping[s] for s in subclass])
+    elif isinstance(top_class, dict):
+        mapping = dict(top_class)
+        missing = sorted(set(subclass) - set(mapping))
+        if missing:
+            raise ValueError(f"top_class mapping lacks subclasses {missing}.")
+        tops = np.array([mapping[s] for s in subclass])
+    else:
+        tops = np.asarray(top_class).astype(str)
+        if len(tops) != n:
+            raise ValueError(f"top_class has {len(tops)} entries, expected {n}.")
+        mapping = {}
+        for s, t in zip(subclass, tops):
+            if mapping.setdefault(s, t) != t:
+                raise ValueError(f"subclass {s!r} appears under top classes {mapping[s]!r} and {t!r}.")
+
+    seed_seq = np.random.SeedSequence(random_state if random_state is not None else None)
+    order_tops = list(dict.fromkeys(mapping[s] for s in _ordered_subclasses(mapping, subclass)))
+    jobs = []
+    for top in order_tops:
+        subs = [s for s in _ordered_subclasses(mapping, subclass) if mapping[s] == top]
+        for held in subs:
+            jobs.append((top, held))
+
+    rows = []
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(jobs) * n_splits * len(methods), desc="leave-one-subclass-out")
+    for (top, held), child in zip(jobs, seed_seq.spawn(len(jobs))):
+        split_seed = int(child.generate_state(1)[0])
+        in_idx = np.flatnonzero((tops == top) & (subclass != held))
+        out_idx = np.flatnonzero(subclass == held)
+        if len(out_idx) < min_outliers or len(in_idx) < n_splits * 2:
+            for name in methods:
+                rows.append(dict(method=name, top_class=top, subclass=held, fold=-1,
+                                 auroc=np.nan, n_train=0, n_test_inliers=0,
+                                 n_test_outliers=len(out_idx), fit_seconds=np.nan,
+                                 score_seconds=np.nan))
+            if progress is not None:
+                progress.update(n_splits * len(methods))
+            continue
+        sub_in = subclass[in_idx]
+        k_out = min(n_splits, len(out_idx))
+        strat_ok = np.min(np.unique(sub_in, return_counts=True)[1]) >= n_splits
+        in_split = (StratifiedKFold(n_splits, shuffle=True, random_state=split_seed).split(in_idx, sub_in)
+                    if strat_ok else KFold(n_splits, shuffle=True, random_state=split_seed).split(in_idx))
+        out_folds = list(KFold(k_out, shuffle=True, random_state=split_seed).split(out_idx))
+        for fold, (tr, te) in enumerate(in_split):
+            train, test_in = in_idx[tr], in_idx[te]
+            test_out = out_idx[out_folds[fold % k_out][1]]
+            test = np.concatenate([test_in, test_out])
+            y_test = np.r_[np.zeros(len(test_in), int), np.ones(len(test_out), int)]
+            X_train, X_test = take(train), take(test)
+            if preprocessor is not None:
+                prep = clone(preprocessor).fit(X_train)
+                X_train, X_test = prep.transform(X_train), prep.transform(X_test)
+            for name, method in methods.items():
+                est = clone(method)
+                params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+                if "random_state" in params and params["random_state"] is None and random_state is not None:
+                    est.set_params(random_state=(split_seed + fold) % (2**31 - 1))
+                t0 = time.perf_counter()
+                est.fit(X_train, subclass[train])
+                t1 = time.perf_counter()
+                scores = anomaly_scores_of(est, X_test)
+                t2 = time.perf_counter()
+                rows.append(dict(method=name, top_class=top, subclass=held, fold=fold,
+                                 auroc=auroc(y_test, scores), n_train=len(train),
+                                 n_test_inliers=len(test_in), n_test_outliers=len(test_out),
+                                 fit_seconds=t1 - t0, score_seconds=t2 - t1))
+                if progress is not None:
+                    progress.update(1)
+    if progress is not None:
+        progress.close()
+
+    folds = pd.DataFrame(rows)
+    columns = [s for s in _ordered_subclasses(mapping, subclass)]
+    grouped = folds.groupby(["method", "subclass"], sort=False)["auroc"]
+    mean = grouped.mean().unstack("subclass").reindex(index=list(methods), columns=columns)
+    std = grouped.std(ddof=0).unstack("subclass").reindex(index=list(methods), columns=columns)
+    mean.index.name = std.index.name = "method"
+    mean.columns.name = std.columns.name = "subclass"
+    return LOSOResult(folds=folds, mean=mean, std=std,
+                      top_class={s: mapping[s] for s in columns})
+
+
+def _ordered_subclasses(mapping: dict, present) -> list[str]:
+    """Subclasses present, in the ALeRCE taxonomy order when known, else first-seen order."""
+    present = list(dict.fromkeys(np.asarray(present).tolist()))
+    try:
+        from astroad_nb.data.lightcurves import SUBCLASSES
+
+        canonical = [s for subs in SUBCLASSES.values() for s in subs]
+    except ImportError:  # pragma: no cover - the data module ships with the package
+        canonical = []
+    ordered = [s for s in canonical if s in present]
+    ordered += [s for s in present if s not in ordered]
+    # keep top classes contiguous
+    tops = list(dict.fromkeys(mapping[s] for s in ordered))
+    return [s for t in tops for s in ordered if mapping[s] == t]
