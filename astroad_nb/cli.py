@@ -1,0 +1,115 @@
+"""The ``astroad`` command.
+
+Examples
+--------
+::
+
+    astroad reproduce alerce --fast            # Table 1 on simulated light curves (~minutes)
+    astroad reproduce alerce --json table1.json
+    astroad notebooks --execute --output notebooks/outputs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _cmd_reproduce_alerce(args) -> int:
+    from astroad_nb.reproduce import reproduce_alerce
+
+    if args.fast:
+        os.environ["ASTROAD_FAST"] = "1"
+    t0 = time.perf_counter()
+    run = reproduce_alerce(fast=args.fast or None, n_per_class=args.n_per_class,
+                           n_splits=args.folds, random_state=args.seed, device=args.device,
+                           verbose=int(args.progress))
+    total = time.perf_counter() - t0
+    cfg = run.config
+    print(f"ALeRCE anomaly detector: leave-one-subclass-out AUROC (mean ± std over "
+          f"{cfg['n_splits']} folds), {cfg['n_objects']} simulated objects, "
+          f"{cfg['n_features']} features, {'FAST' if cfg['fast'] else 'full'} mode")
+    print(run.result)
+    print()
+    print("Mean AUROC per top class:")
+    print(run.result.by_top_class().round(3).to_string())
+    print(f"\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+          + f", total {total:.1f} s")
+    if args.json:
+        payload = {"config": cfg, "seconds": run.seconds, **run.result.to_json_dict()}
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=str))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _cmd_notebooks(args) -> int:
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = Path(args.folder)
+    notebooks = sorted(folder.glob("[0-9]*.ipynb"))
+    if not notebooks:
+        print(f"no notebooks found in {folder}", file=sys.stderr)
+        return 2
+    if not args.execute:
+        for nb in notebooks:
+            print(nb)
+        return 0
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for path in notebooks:
+        t0 = time.perf_counter()
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(folder.resolve())}},
+                                store_widget_state=False)
+        try:
+            client.execute()
+            status = "ok"
+        except Exception as exc:  # report and go on with the other notebooks
+            status = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}"
+            failed.append(path.name)
+        nbformat.write(nb, out / path.name)
+        print(f"{path.name}: {status} ({time.perf_counter() - t0:.0f} s) -> {out / path.name}")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="astroad", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("reproduce", help="reproduce a published system's results")
+    rep_sub = rep.add_subparsers(dest="system", required=True)
+    alerce = rep_sub.add_parser("alerce", help="ALeRCE anomaly detector, Table 1")
+    alerce.add_argument("--fast", action="store_true", help="small sizes (≤ 5 min on 2 cores)")
+    alerce.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    alerce.add_argument("--n-per-class", type=int, default=None)
+    alerce.add_argument("--folds", type=int, default=None)
+    alerce.add_argument("--seed", type=int, default=0)
+    alerce.add_argument("--device", default="auto")
+    alerce.add_argument("--progress", action="store_true", help="show progress bars")
+    alerce.set_defaults(func=_cmd_reproduce_alerce)
+
+    nbs = sub.add_parser("notebooks", help="list or execute the demo notebooks")
+    nbs.add_argument("--folder", default="notebooks")
+    nbs.add_argument("--execute", action="store_true")
+    nbs.add_argument("--output", default="notebooks/outputs")
+    nbs.add_argument("--timeout", type=int, default=3600)
+    nbs.set_defaults(func=_cmd_notebooks)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
