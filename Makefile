@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 PORT   ?= 8888
 
-.PHONY: demo demo-run test test-all bench setup clean
+.PHONY: demo demo-run test test-all test-binder bench setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: setup
 
 test-all: setup
 	ASTROAD_FAST=1 $(PY) -m pytest -m "not benchmark"
+
+## Binder check: binder/requirements.txt in a fresh venv, notebooks executed there.
+test-binder: setup
+	$(PY) -m pytest -m binder tests/test_binder.py
 
 ## Benchmarks against PyOD and the machine's matmul peak (not part of `make test`).
 bench: setup
