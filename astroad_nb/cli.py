@@ -26,10 +26,22 @@ def _cmd_reproduce_alerce(args) -> int:
 
     if args.fast:
         os.environ["ASTROAD_FAST"] = "1"
+    from astroad_nb.reproduce import alerce_methods
+
+    methods = None
+    if args.methods:
+        available = alerce_methods(fast=args.fast or None, device=args.device,
+                                   random_state=args.seed)
+        wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
+        unknown = [m for m in wanted if m not in available]
+        if unknown:
+            print(f"unknown method(s) {unknown}; choose from {list(available)}", file=sys.stderr)
+            return 2
+        methods = {m: available[m] for m in wanted}
     t0 = time.perf_counter()
     run = reproduce_alerce(fast=args.fast or None, n_per_class=args.n_per_class,
-                           n_splits=args.folds, random_state=args.seed, device=args.device,
-                           verbose=int(args.progress))
+                           n_splits=args.folds, methods=methods, random_state=args.seed,
+                           device=args.device, verbose=int(args.progress))
     total = time.perf_counter() - t0
     cfg = run.config
     print(f"ALeRCE anomaly detector: leave-one-subclass-out AUROC (mean ± std over "
@@ -92,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerce.add_argument("--json", metavar="FILE", help="also write the table as JSON")
     alerce.add_argument("--n-per-class", type=int, default=None)
     alerce.add_argument("--folds", type=int, default=None)
+    alerce.add_argument("--methods", help="comma-separated subset, e.g. 'IForest,Deep SVDD'")
     alerce.add_argument("--seed", type=int, default=0)
     alerce.add_argument("--device", default="auto")
     alerce.add_argument("--progress", action="store_true", help="show progress bars")
