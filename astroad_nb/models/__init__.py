@@ -1,0 +1,25 @@
+"""Anomaly detectors (scikit-learn estimators) and the hierarchical per-class router.
+
+Every detector follows scikit-learn's sign convention (``score_samples``/``decision_function``:
+lower = more abnormal, ``predict`` -> +1/-1) and adds ``anomaly_score(X) = -score_samples(X)``.
+"""
+
+from astroad_nb.models.autoencoders import VAE, AutoEncoder
+from astroad_nb.models.base import BaseDetector, load_detector
+from astroad_nb.models.classic import OCSVM, IForest
+from astroad_nb.models.hierarchical import HierarchicalDetector
+from astroad_nb.models.svdd import DeepSVDD, MultiClassDeepSVDD
+from astroad_nb.models.vade import VaDE
+
+__all__ = [
+    "AutoEncoder",
+    "BaseDetector",
+    "DeepSVDD",
+    "HierarchicalDetector",
+    "IForest",
+    "MultiClassDeepSVDD",
+    "OCSVM",
+    "VAE",
+    "VaDE",
+    "load_detector",
+]

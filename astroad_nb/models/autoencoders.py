@@ -1,0 +1,203 @@
+"""Reconstruction-based detectors: :class:`AutoEncoder` and :class:`VAE`.
+
+Each is three parts (anomalib style): a network from :mod:`._nets`, a loss function below, and the
+estimator, which trains with :func:`astroad_nb.training.fit_module`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from astroad_nb.models._nets import AutoEncoderNet, VAENet, fuse_sequential, init_parameters, \
+    run_fused
+from astroad_nb.models.base import TorchDetector
+from astroad_nb.training import fit_module, predict_batches, torch_seed
+
+__all__ = ["AutoEncoder", "VAE", "reconstruction_loss", "vae_loss"]
+
+
+def reconstruction_loss(x_hat, x):
+    """Mean over samples of the squared error summed over features, divided by n_features.
+
+    Parameters
+    ----------
+    x_hat, x : Tensor of shape (n, n_features)
+
+    Returns
+    -------
+    Tensor, scalar (the usual ``mse_loss``)
+    """
+    return torch.nn.functional.mse_loss(x_hat, x)
+
+
+def gaussian_kl(mu, log_var):
+    """KL( N(mu, exp(log_var)) || N(0, I) ) per sample, shape ``(n,)``."""
+    return 0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var).sum(dim=1)
+
+
+def vae_loss(x_hat, x, mu, log_var, beta=1.0):
+    """Negative ELBO per sample (Gaussian decoder with unit variance), averaged over samples.
+
+    Parameters
+    ----------
+    x_hat, x : Tensor of shape (n, n_features)
+    mu, log_var : Tensor of shape (n, latent_dim)
+    beta : float, default=1.0
+        Weight of the KL term.
+
+    Returns
+    -------
+    Tensor, scalar
+    """
+    rec = 0.5 * (x_hat - x).pow(2).sum(dim=1)
+    return (rec + beta * gaussian_kl(mu, log_var)).mean()
+
+
+class AutoEncoder(TorchDetector):
+    """MLP auto-encoder; anomaly score = squared reconstruction error.
+
+    Parameters
+    ----------
+    hidden_dims : tuple of int, default=(512, 256, 128)
+        Encoder widths (the decoder mirrors them).
+    latent_dim : int, default=32
+    epochs : int, default=100
+    batch_size : int, default=256
+    lr : float, default=1e-3
+    weight_decay : float, default=1e-6
+    patience : int or None, default=10
+        Early-stopping patience on the validation loss.
+    val_fraction : float, default=0.1
+    contamination : float in (0, 0.5], default=0.1
+    device : str, default="auto"
+        CUDA when available, else CPU.
+    random_state : int or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    network_ : AutoEncoderNet
+    history_ : History
+    offset_ : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astroad_nb.models import AutoEncoder
+    >>> X = np.random.default_rng(0).normal(size=(200, 8))
+    >>> ae = AutoEncoder(hidden_dims=(16,), latent_dim=2, epochs=2, random_state=0).fit(X)
+    >>> ae.anomaly_score(X).shape
+    (200,)
+    """
+
+    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, epochs=100, batch_size=256,
+                 lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1, contamination=0.1,
+                 device="auto", random_state=None, verbose=0):
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.contamination = contamination
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_network(self, n_features):
+        return AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim)
+
+    def _train(self, Xs, y, rng):
+        net = self._build_network(Xs.shape[1])
+        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        self.network_ = net
+
+        def loss(batch):
+            (x,) = batch
+            return reconstruction_loss(net(x), x)
+
+        self.history_ = fit_module(net, loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "fit"))
+
+    def _score_standardized(self, Xs):
+        layers = fuse_sequential(self.network_.encoder) + fuse_sequential(self.network_.decoder)
+
+        def score(x):
+            return -(run_fused(layers, x) - x).pow(2).sum(dim=1)
+
+        return predict_batches(score, Xs, device=self.device_)
+
+
+class VAE(TorchDetector):
+    """Variational auto-encoder; anomaly score = negative ELBO evaluated at the posterior mean.
+
+    The score is deterministic: ``0.5 * ||x - decoder(mu(x))||^2 + KL(q(z|x) || N(0, I))``
+    (no sampling at scoring time, so repeated calls and saved models give identical scores).
+
+    Parameters
+    ----------
+    hidden_dims : tuple of int, default=(512, 256, 128)
+    latent_dim : int, default=32
+    beta : float, default=1.0
+        KL weight in the training loss and the score.
+    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, device,
+    random_state, verbose
+        As :class:`AutoEncoder`.
+
+    Attributes
+    ----------
+    network_ : VAENet
+    history_ : History
+    offset_ : float
+    """
+
+    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, beta=1.0, epochs=100,
+                 batch_size=256, lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1,
+                 contamination=0.1, device="auto", random_state=None, verbose=0):
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.contamination = contamination
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_network(self, n_features):
+        return VAENet(n_features, tuple(self.hidden_dims), self.latent_dim)
+
+    def _train(self, Xs, y, rng):
+        net = self._build_network(Xs.shape[1])
+        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        self.network_ = net
+        noise_gen = torch.Generator(device=self.device_).manual_seed(torch_seed(rng))
+
+        def loss(batch):
+            (x,) = batch
+            noise = None
+            if net.training:  # reparameterisation noise from a local generator
+                noise = torch.randn(x.shape[0], self.latent_dim, generator=noise_gen,
+                                    device=x.device)
+            x_hat, mu, log_var = net(x, noise)
+            return vae_loss(x_hat, x, mu, log_var, self.beta)
+
+        self.history_ = fit_module(net, loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "fit"))
+
+    def _score_standardized(self, Xs):
+        net = self.network_
+        body, decoder = fuse_sequential(net.body), fuse_sequential(net.decoder)
+        lo, hi = net.LOG_VAR_RANGE
+
+        def score(x):
+            h = run_fused(body, x)
+            mu, log_var = net.mu(h), net.log_var(h).clamp(lo, hi)
+            rec = 0.5 * (run_fused(decoder, mu) - x).pow(2).sum(dim=1)
+            return -(rec + self.beta * gaussian_kl(mu, log_var))
+
+        return predict_batches(score, Xs, device=self.device_)
