@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from astroad_nb.models._nets import AutoEncoderNet, VAENet, fuse_sequential, init_parameters, \
-    run_fused
+from astroad_nb.models._nets import AutoEncoderNet, VAENet, fuse_sequential, run_fused
 from astroad_nb.models.base import TorchDetector
 from astroad_nb.training import fit_module, predict_batches, torch_seed
 
@@ -110,8 +109,7 @@ class AutoEncoder(TorchDetector):
         return AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim)
 
     def _train(self, Xs, y, rng):
-        net = self._build_network(Xs.shape[1])
-        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
 
         def loss(batch):
@@ -173,8 +171,7 @@ class VAE(TorchDetector):
         return VAENet(n_features, tuple(self.hidden_dims), self.latent_dim)
 
     def _train(self, Xs, y, rng):
-        net = self._build_network(Xs.shape[1])
-        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
         noise_gen = torch.Generator(device=self.device_).manual_seed(torch_seed(rng))
 

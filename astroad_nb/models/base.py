@@ -344,6 +344,18 @@ class TorchDetector(BaseDetector):
         self.device_ = str(resolve_device(self.device))
         self._train(self._standardize(X), y, check_random_state(self.random_state))
 
+    def _new_network(self, n_features, rng):
+        """Build the network and initialise it from ``rng`` without touching torch's global RNG."""
+        import torch
+
+        from astroad_nb.models._nets import init_parameters
+        from astroad_nb.training import torch_seed
+
+        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
+            net = self._build_network(n_features)
+        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        return net
+
     def _standardize(self, X):
         return ((X - self.x_mean_) / self.x_scale_).astype(np.float32)
 
@@ -362,7 +374,10 @@ class TorchDetector(BaseDetector):
         for name, value in arrays.items():
             setattr(self, name, value)
         self.device_ = str(resolve_device(self.device))
-        self.network_ = self._build_network(self.n_features_in_)
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            self.network_ = self._build_network(self.n_features_in_)
         self.network_.load_state_dict(state_dict)
         self.network_.to(self.device_).eval()
         self.history_ = None  # training history is not saved

@@ -75,7 +75,7 @@ class IForest(BaseDetector):
             n_jobs=self.n_jobs).fit(X)
         left, right, feature, threshold, value, roots = [], [], [], [], [], []
         offset, max_depth = 0, 0
-        for est, features in zip(forest.estimators_, forest.estimators_features_):
+        for est, features in zip(forest.estimators_, forest.estimators_features_, strict=True):
             tree = est.tree_
             n = tree.node_count
             idx = np.arange(n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from astroad_nb.models._nets import AutoEncoderNet, fuse_sequential, init_parameters, run_fused
+from astroad_nb.models._nets import AutoEncoderNet, fuse_sequential, run_fused
 from astroad_nb.models.autoencoders import reconstruction_loss
 from astroad_nb.models.base import TorchDetector
 from astroad_nb.training import fit_module, predict_batches, torch_seed
@@ -116,8 +116,7 @@ class DeepSVDD(TorchDetector):
 
     def _train(self, Xs, y, rng):
         labels, n_centers = self._labels(y, Xs.shape[0])
-        net = self._build_network(Xs.shape[1])
-        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
         self.history_ = {}
         pre = self.epochs if self.pretrain_epochs is None else self.pretrain_epochs

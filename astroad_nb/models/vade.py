@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.mixture import GaussianMixture
 
-from astroad_nb.models._nets import VaDENet, fuse_sequential, init_parameters, run_fused
+from astroad_nb.models._nets import VaDENet, fuse_sequential, run_fused
 from astroad_nb.models.autoencoders import reconstruction_loss
 from astroad_nb.models.base import TorchDetector
 from astroad_nb.training import fit_module, predict_batches, torch_seed
@@ -123,8 +123,7 @@ class VaDE(TorchDetector):
         if int(self.n_components) < 1:
             raise ValueError(f"n_components must be a positive int, got {self.n_components!r}.")
         self.n_components_ = int(min(self.n_components, Xs.shape[0]))
-        net = self._build_network(Xs.shape[1])
-        init_parameters(net, torch.Generator().manual_seed(torch_seed(rng)))
+        net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
         self.history_ = {}
 

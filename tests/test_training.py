@@ -1,0 +1,174 @@
+"""Tests of the one torch fit loop (astroad_nb.training)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from astroad_nb.training import History, fit_module, predict_batches, resolve_device
+
+
+def _problem(seed=0, n=300):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    y = (X @ rng.normal(size=(6, 1))).astype(np.float32)
+    return X, y
+
+
+def _net(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.BatchNorm1d(16),
+                              torch.nn.ReLU(), torch.nn.Linear(16, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+    return net
+
+
+def _mse_loss(net):
+    def loss(batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(net(x), y)
+
+    return loss
+
+
+def test_loss_decreases_and_history_is_filled():
+    X, y = _problem()
+    net = _net()
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=15, batch_size=32, lr=1e-2,
+                      patience=None, device="cpu", random_state=0)
+    assert isinstance(hist, History)
+    assert hist.epochs_run == 15 and len(hist.train_loss) == 15 and len(hist.val_loss) == 15
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert hist.device == "cpu" and hist.seconds > 0 and not hist.stopped_early
+    assert hist.best_epoch == int(np.argmin(hist.val_loss))
+    assert not net.training  # left in eval mode
+
+
+def test_same_random_state_gives_identical_weights():
+    X, y = _problem()
+    states = []
+    for _ in range(2):
+        net = _net()
+        fit_module(net, _mse_loss(net), (X, y), epochs=3, batch_size=32, device="cpu",
+                   random_state=7)
+        states.append(net.state_dict())
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+
+
+def test_different_random_state_gives_different_weights():
+    X, y = _problem()
+    nets = []
+    for seed in (1, 2):
+        net = _net()
+        fit_module(net, _mse_loss(net), (X, y), epochs=2, batch_size=32, device="cpu",
+                   random_state=seed)
+        nets.append(net)
+    assert not torch.equal(nets[0][0].weight, nets[1][0].weight)
+
+
+def test_global_torch_rng_is_untouched():
+    X, y = _problem()
+    net = _net()  # nn.Linear's own init draws from the global RNG; take the state after it
+    before = torch.get_rng_state().clone()
+    fit_module(net, _mse_loss(net), (X, y), epochs=2, device="cpu", random_state=0)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = _problem()
+    net = _net()
+    snapshots = {}
+
+    def remember(epoch, history):
+        snapshots[epoch] = {k: v.clone() for k, v in net.state_dict().items()}
+
+    # a huge learning rate makes the validation loss worse after the first epochs
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=40, batch_size=16, lr=0.5,
+                      patience=3, device="cpu", random_state=0, on_epoch_end=remember)
+    assert hist.stopped_early and hist.epochs_run < 40
+    assert hist.epochs_run - 1 - hist.best_epoch == 3
+    best = snapshots[hist.best_epoch]
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, best[key]), key
+
+
+def test_callback_can_stop_training():
+    X, y = _problem()
+    net = _net()
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=10, device="cpu", random_state=0,
+                      on_epoch_end=lambda epoch, h: epoch == 1)
+    assert hist.epochs_run == 2
+
+
+def test_params_subset_leaves_other_parameters_fixed():
+    X, y = _problem()
+    net = _net()
+    frozen = net[3].weight.detach().clone()
+    fit_module(net, _mse_loss(net), (X, y), epochs=2, params=net[0].parameters(),
+               device="cpu", random_state=0)
+    assert torch.equal(frozen, net[3].weight)
+
+
+def test_no_validation_split_monitors_training_loss():
+    X, y = _problem(n=40)
+    net = _net()
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=3, val_fraction=0.0, device="cpu",
+                      random_state=0)
+    assert hist.val_loss == [] and len(hist.train_loss) == 3
+
+
+def test_to_frame_columns():
+    frame = History(train_loss=[3.0, 2.0], val_loss=[3.5, 2.5]).to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["epoch", "train_loss", "val_loss"]
+    assert frame["epoch"].tolist() == [0, 1] and frame["val_loss"].tolist() == [3.5, 2.5]
+    assert History(train_loss=[1.0]).to_frame()["val_loss"].isna().all()
+
+
+def test_non_finite_loss_raises():
+    X, y = _problem()
+    net = _net()
+    with pytest.raises(ValueError, match="loss became"):
+        fit_module(net, lambda batch: torch.tensor(float("nan"), requires_grad=True), (X, y),
+                   epochs=1, device="cpu", random_state=0)
+
+
+def test_mismatched_lengths_raise():
+    net = _net()
+    with pytest.raises(ValueError, match="same first dimension"):
+        fit_module(net, _mse_loss(net), (np.zeros((5, 6)), np.zeros((4, 1))), device="cpu")
+
+
+def test_progress_bar_when_verbose(capsys):
+    X, y = _problem(n=50)
+    net = _net()
+    fit_module(net, _mse_loss(net), (X, y), epochs=2, device="cpu", verbose=1, desc="demo",
+               random_state=0)
+    assert "demo" in capsys.readouterr().err
+
+
+def test_silent_when_not_verbose(capsys):
+    X, y = _problem(n=50)
+    net = _net()
+    fit_module(net, _mse_loss(net), (X, y), epochs=2, device="cpu", random_state=0)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+def test_predict_batches_matches_single_pass():
+    X, _ = _problem(n=1000)
+    net = _net().eval()
+    out = predict_batches(lambda x: net(x)[:, 0], X, batch_size=128, device="cpu")
+    with torch.no_grad():
+        ref = net(torch.from_numpy(X))[:, 0].numpy()
+    assert out.dtype == np.float64 and out.shape == (1000,)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
