@@ -155,6 +155,8 @@ class OCSVM(BaseDetector):
         In standardised units.
     dual_coef_ : ndarray of shape (n_sv,)
     gamma_ : float
+    n_iter_ : int
+        libsvm iterations.
     x_mean_, x_scale_ : ndarray of shape (n_features,)
     """
 
@@ -186,6 +188,7 @@ class OCSVM(BaseDetector):
         self.support_vectors_ = np.asarray(svm.support_vectors_, dtype=np.float64)
         self.dual_coef_ = np.asarray(svm.dual_coef_, dtype=np.float64).ravel()
         self.gamma_ = float(svm._gamma)
+        self.n_iter_ = int(np.max(svm.n_iter_))
 
     def _kernel(self, X):
         sv = self.support_vectors_
@@ -209,9 +212,11 @@ class OCSVM(BaseDetector):
     _ARRAYS = ("support_vectors_", "dual_coef_", "x_mean_", "x_scale_")
 
     def _get_state(self):
-        return {k: getattr(self, k) for k in self._ARRAYS}, None, {"gamma_": self.gamma_}
+        attrs = {"gamma_": self.gamma_, "n_iter_": self.n_iter_}
+        return {k: getattr(self, k) for k in self._ARRAYS}, None, attrs
 
     def _set_state(self, arrays, state_dict, attrs):
         for k in self._ARRAYS:
             setattr(self, k, arrays[k])
         self.gamma_ = float(attrs["gamma_"])
+        self.n_iter_ = int(attrs["n_iter_"])

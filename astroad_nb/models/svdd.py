@@ -185,7 +185,8 @@ class MultiClassDeepSVDD(DeepSVDD):
 
     def _labels(self, y, n):
         if y is None:
-            raise ValueError("MultiClassDeepSVDD needs the sub-class label of every training "
+            raise ValueError("MultiClassDeepSVDD requires y to be passed, but the target y is None: "
+                             "it needs the sub-class label of every training "
                              "sample: call fit(X, y). For unlabelled data use DeepSVDD.")
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != n:
