@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks over every detector (small networks, few epochs)."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from astroad_nb.models import OCSVM, VAE, AutoEncoder, DeepSVDD, IForest, MultiClassDeepSVDD, VaDE
