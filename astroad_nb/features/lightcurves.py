@@ -245,6 +245,9 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
         Shape ``(len(lcs), len(feature_names(bands, periodogram)))``, float64, indexed by
         ``object_id`` in ``lcs.ids`` order. Undefined values (too few points, a missing band,
         constant curves) are NaN, never an error; infinite values are turned into NaN.
+        Objects with fewer than two detections over ``bands`` (empty or one-point curves)
+        get an all-NaN row. A band missing from an otherwise observed object has
+        ``n_det_{fid} = 0`` and NaN elsewhere.
 
     Examples
     --------
@@ -298,6 +301,9 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
     frame = frame[feature_names(bands, mode)]
     values = frame.to_numpy(dtype=np.float64, copy=True)
     values[~np.isfinite(values)] = np.nan
+    # fewer than two detections in all bands: no variability information -> all-NaN row
+    n_total = sum(columns[f"n_det_{_suffix(b)}"] for b in bands) if bands else np.zeros(n)
+    values[np.asarray(n_total) < 2] = np.nan
     return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
@@ -483,7 +489,8 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         if missing:
             raise ValueError(f"X lacks {len(missing)} column(s) seen in fit, e.g. "
                              f"{missing[:5]}; pass the same feature columns as in fit.")
-        x = frame[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        x = frame[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, copy=True)
+        x[~np.isfinite(x)] = np.nan  # +-inf is missing, like NaN (not "very large")
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.where(self.log_, np.log10(np.where(x > 0, x, np.nan)), x)
             z = np.tanh((x - self.lo_) / (self.hi_ - self.lo_) - 0.5)
