@@ -322,7 +322,7 @@ def lightcurve_figure(lc_frame, period=None, title=None):
         title={"text": title or "", "x": 0.5},
         xaxis_title=_x_label(period),
         yaxis={"title": "magnitude", "autorange": "reversed"},
-        legend={"title": {"text": "band"}},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         template="plotly_white",
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         height=380,

@@ -75,6 +75,12 @@ def test_options_show_rank_id_score_and_label(state):
     assert state.options("transient") == [("1. t2  0.900  [bogus]", "t2"), ("2. t3  0.500", "t3")]
 
 
+def test_options_right_align_ranks():
+    state = AnomalyBrowserState(pd.Series(np.arange(10.0), index=[f"o{i}" for i in range(10)]))
+    assert state.options()[0] == (" 1. o9  9.000", "o9")
+    assert state.options()[9] == ("10. o0  0.000", "o0")
+
+
 def test_flag_writes_store_with_context_and_who(tmp_path):
     store = LabelStore(tmp_path / "labels.sqlite")
     state = AnomalyBrowserState(SCORES, top_class=TOP, store=store, who="ana", context="alerce")

@@ -87,6 +87,12 @@ def test_class_selector_changes_list_and_folds_periodic_curve(panel):
     assert max(panel.figure.data[0].x) < 2.0
 
 
+def test_fold_toggle_disabled_without_period(panel):
+    assert panel.fold_toggle.disabled  # t2 is a transient
+    panel.select("p1")
+    assert not panel.fold_toggle.disabled
+
+
 def test_fold_toggle_shows_time(panel):
     panel.select("p1")
     panel.fold_toggle.value = False
@@ -125,6 +131,14 @@ def test_features_only_without_store_keeps_labels_in_memory():
     panel.flag_buttons[2].click()
     assert panel.state.labels == {"t2": "known"}
     assert panel.state.store.path == ":memory:"
+    assert "kept in memory only" in panel.widget.children[0].value
+
+
+def test_flag_buttons_disabled_without_selection(panel):
+    assert not panel.flag_buttons[0].disabled
+    panel.select(None)
+    assert [b.disabled for b in panel.flag_buttons] == [True, True, True]
+    assert panel.ranked_list.value is None
 
 
 def test_displays_as_a_widget(panel):

@@ -137,10 +137,12 @@ class AnomalyBrowser:
         right = widgets.VBox(
             [self.status, *view, widgets.HBox([self.fold_toggle, self.all_features]),
              self.features_view])
+        path = self.state.store.path
+        where = ("kept in memory only (pass store=LabelStore(path) to keep them)"
+                 if path == ":memory:" else f"saved to <code>{html.escape(str(path))}</code>")
         self.widget = widgets.VBox([
             widgets.HTML(_CSS + f"<b>Anomaly browser</b> — context <code>"
-                         f"{html.escape(str(context))}</code>, labels saved to "
-                         f"<code>{html.escape(str(self.state.store.path))}</code>"),
+                         f"{html.escape(str(context))}</code>, labels {where}"),
             self.class_buttons, widgets.HBox([left, right])])
         self.widget.add_class("astroad-browser")
         self._show_object()
@@ -222,6 +224,8 @@ class AnomalyBrowser:
 
     def _show_status(self):
         state, object_id = self.state, self.state.current
+        for button in self.flag_buttons:
+            button.disabled = object_id is None
         if object_id is None:
             self.status.value = "<i>No object selected.</i>"
             return
@@ -234,6 +238,7 @@ class AnomalyBrowser:
         self.status.value = " · ".join(parts)
 
     def _show_lightcurve(self):
+        self.fold_toggle.disabled = self.state.period() is None  # nothing to fold
         if self.figure is None:
             return
         frame = self.state.lightcurve()

@@ -184,9 +184,11 @@ class AnomalyBrowserState:
     def options(self, top_class=None) -> list[tuple[str, object]]:
         """(text, object id) per ranked object, text ``"rank. id score [label]"``."""
         labels = self.labels
+        ranked = self.ranked(top_class)
+        width = len(str(len(ranked)))  # right-align ranks so ids line up in a monospace list
         out = []
-        for rank, (object_id, score) in enumerate(self.ranked(top_class).items(), start=1):
-            text = f"{rank}. {object_id}  {score:.3f}"
+        for rank, (object_id, score) in enumerate(ranked.items(), start=1):
+            text = f"{rank:>{width}}. {object_id}  {score:.3f}"
             if object_id in labels:
                 text += f"  [{labels[object_id]}]"
             out.append((text, object_id))

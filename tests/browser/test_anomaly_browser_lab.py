@@ -46,5 +46,9 @@ def test_select_and_flag_interesting_writes_sqlite(lab, lab_server, notebook):
     assert rows == [(object_id, "interesting", "alerce", 1)]
     expect(panel).to_contain_text("Flagged")
     assert plot.locator(".scatterlayer .point").count() > 0  # light-curve points drawn
-    lab.assert_widgets_healthy()
     lab.screenshot(panel, "anomaly_browser_lab")
+
+    panel.locator(".widget-toggle-buttons button", has_text="periodic").click()
+    expect(plot.locator(".xtitle")).to_contain_text("phase")  # periodic: folded at its period
+    lab.assert_widgets_healthy()
+    lab.screenshot(panel, "anomaly_browser_lab_periodic")
