@@ -162,6 +162,9 @@ def _draw_history(ax, frame):
     ax.axvline(best["epoch"], color="0.5", ls="--", lw=1)
     ax.plot([best["epoch"]], [watched.min()], "*", ms=14, color="k",
             label=f"best epoch {int(best['epoch'])}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
@@ -228,7 +231,7 @@ def _draw_auroc_heatmap(ax, mean, std, groups):
                 text += f"±{std.iat[i, j]:.2f}"
             # dark text on the bright (yellow) end of viridis, white elsewhere
             color = "black" if np.isfinite(value) and value > 0.85 else "white"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
     start = 0
     for k, (name, cols) in enumerate(groups):
         if k:
