@@ -98,9 +98,9 @@ def test_simulated_periods_are_recovered():
     ratio = feats["Multiband_period"] / meta["period"]
     close = (ratio - 1).abs() < 0.01
     half = (2 * ratio - 1).abs() < 0.01  # eclipsing binaries: half the orbital period
-    assert close[meta["subclass"] == "RRL"].mean() >= 0.75
-    assert close[meta["subclass"] == "DSCT"].mean() >= 0.6
-    assert (close | half)[meta["subclass"] == "E"].mean() >= 0.6
+    assert close[meta["subclass"] == "RRL"].mean() >= 0.9
+    assert close[meta["subclass"] == "DSCT"].mean() >= 0.8
+    assert (close | half)[meta["subclass"] == "E"].mean() >= 0.85
 
 
 def test_periodogram_full_mode_adds_band_periods():

@@ -203,15 +203,19 @@ def _periodograms(curves, *, min_period, oversampling, n_jobs, max_k=18):
         freqs = np.linspace(0.0, w_max, 2**kk + 1)
         feat = lc.Periodogram(peaks=1, freqs=freqs, fast=True,
                               phase_features=[lc.Eta(), lc.Cusum()])
-        res = feat.many([curves[i] for i in idx], fill_value=np.nan, sorted=True, check=False,
-                        n_jobs=n_jobs)
+        # float32 halves the NFFT cost; times are shifted to start at 0 so that float32
+        # keeps ~1e-4 d resolution over a 3000-d baseline (0.2 % of a 0.05-d period).
+        batch = [((curves[i][0] - curves[i][0][0]).astype(np.float32),
+                  curves[i][1].astype(np.float32), curves[i][2].astype(np.float32))
+                 for i in idx]
+        res = feat.many(batch, fill_value=np.nan, sorted=True, check=False, n_jobs=n_jobs)
         out[idx] = res
     return out
 
 
 def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=True,
                      min_period: float = 0.05, max_period: float = 1000.0,
-                     oversampling: float = 1.0) -> pd.DataFrame:
+                     oversampling: float = 1.5) -> pd.DataFrame:
     """Compute ALeRCE-style light-curve features for every object.
 
     Parameters
@@ -234,10 +238,13 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
         Shortest period searched (days); sets the highest grid frequency.
     max_period : float, default=1000.0
         Periods longer than this are reported as NaN (not constrained by the data).
-    oversampling : float, default=1.0
-        Grid points per periodogram peak width ``2 pi / T``. 1 is the speed/recovery
-        trade-off measured in ``tests/benchmarks/bench_features.py``; raise it for sharper
-        period estimates on long baselines (cost grows ~linearly).
+    oversampling : float, default=1.5
+        Grid points per periodogram peak width ``2 pi / T`` (the grid size is rounded up to
+        a power of two, so the effective value lies between this and twice it). Measured on
+        10,014 simulated curves (``tests/benchmarks/bench_features.py``): 1.0 -> RRL / DSCT /
+        CEP periods within 1 % for 85 / 78 / 82 % at ~4.2 s of periodogram per 10k objects
+        on 2 cores; 1.5 -> 96 / 92 / 93 % at ~5.7 s; 2.0 -> 99 / 98 / 97 % at ~7.9 s.
+        Sparse, long-baseline surveys (SDSS Stripe 82) need 4.
 
     Returns
     -------
