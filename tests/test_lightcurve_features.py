@@ -55,7 +55,7 @@ def test_features_frame_layout(sim, sim_features):
 
 
 def test_feature_values_on_a_hand_made_curve():
-    rows = [("a", "g", t, m, 0.1) for t, m in zip(range(6), [18.0, 18.4, 18.0, 18.4, 18.0, 19.0])]
+    rows = [("a", "g", t, m, 0.1) for t, m in zip(range(6), [18.0, 18.4, 18.0, 18.4, 18.0, 19.0], strict=True)]
     rows += [("a", "r", t + 0.5, 17.5, 0.1) for t in range(6)]
     feats = extract_features(LightCurves(_frame(rows)), periodogram=False)
     row = feats.loc["a"]

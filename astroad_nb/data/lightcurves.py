@@ -178,7 +178,7 @@ class LightCurves:
     def _build_offsets(self) -> None:
         oid = self.data["object_id"].to_numpy()
         uniq, first, counts = np.unique(oid, return_index=True, return_counts=True)
-        self._slices = {u: (int(s), int(s + c)) for u, s, c in zip(uniq, first, counts)}
+        self._slices = {u: (int(s), int(s + c)) for u, s, c in zip(uniq, first, counts, strict=True)}
         self._t = self.data["time"].to_numpy(np.float64)
         self._m = self.data["mag"].to_numpy(np.float64)
         self._e = self.data["magerr"].to_numpy(np.float64)
@@ -298,7 +298,7 @@ class LightCurves:
         counts = np.bincount(code, minlength=len(self._ids))
         bounds = np.cumsum(counts)[:-1]
         ts, ms, es = np.split(t, bounds), np.split(m, bounds), np.split(e, bounds)
-        return list(zip(ts, ms, es)), counts
+        return list(zip(ts, ms, es, strict=True)), counts
 
 
 # ---------------------------------------------------------------------------- readers

@@ -165,7 +165,7 @@ def feature_names(bands=("g", "r"), periodogram=True) -> list[str]:
         names += [f"{n}_{_suffix(band)}" for n in per_band]
     if mode != "none":
         names += _MULTIBAND_NAMES
-    for a, b in zip(bands[:-1], bands[1:]):
+    for a, b in zip(bands[:-1], bands[1:], strict=False):
         names += [f"{a}-{b}_mean", f"{a}-{b}_max"]
     return names
 
@@ -300,7 +300,7 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
         pg[pg[:, 0] > max_period, :] = np.nan
         for j, name in enumerate(_MULTIBAND_NAMES):
             columns[name] = pg[:, j]
-    for a, b in zip(bands[:-1], bands[1:]):
+    for a, b in zip(bands[:-1], bands[1:], strict=False):
         columns[f"{a}-{b}_mean"] = columns[f"Mean_{_suffix(a)}"] - columns[f"Mean_{_suffix(b)}"]
         columns[f"{a}-{b}_max"] = (columns[f"min_mag_{_suffix(a)}"]
                                    - columns[f"min_mag_{_suffix(b)}"])
