@@ -94,7 +94,7 @@ def _alert(candid, *, shape=(63, 63), xpos=1500.0, ypos=1500.0, science=None, dr
         images[0] = science
     cutouts = {name: {"fileName": f"{name}.fits.gz", "stampData": _stamp(img)}
                for name, img in zip(("cutoutScience", "cutoutTemplate", "cutoutDifference"),
-                                    images)}
+                                    images, strict=True)}
     prv = [{k: cand.get(k) for k, _ in _CANDIDATE_FIELDS[:8]}]
     return {"schemavsn": "3.3", "publisher": "ZTF (www.ztf.caltech.edu)",
             "objectId": f"ZTF20aaa{candid % 1000:04d}", "candid": candid, "candidate": cand,
@@ -146,6 +146,9 @@ def test_truncated_file_is_skipped_and_reported(tmp_path):
     assert [f for f, _ in alerts.skipped] == [str(bad)]
     assert "unreadable" in alerts.skipped[0][1]
     assert str(good) in set(alerts.table["file"])
+    only_bad = read_alerts(bad)  # nothing readable: an empty set, not a crash
+    assert len(only_bad) == 0 and only_bad.images.shape == (0, 3, 63, 63)
+    assert len(only_bad.skipped) == 1 and "candid" in only_bad.table
     with pytest.raises(ValueError, match="truncated.avro") as info:
         read_alerts([good, bad], on_error="raise")
     assert info.value.__cause__ is not None  # chained with `from exc`

@@ -275,7 +275,7 @@ def read_alerts(paths, *, on_error: str = "skip", cutout_size: int = 63) -> Cuto
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")
     files = _expand_alert_paths(paths)
-    rows, images, masks, clipped, skipped = [], [], [], [], []
+    rows, images, clipped, skipped = [], [], [], []
     for path in files:
         records, error = _read_avro_records(path)
         if error is not None:
@@ -286,7 +286,8 @@ def read_alerts(paths, *, on_error: str = "skip", cutout_size: int = 63) -> Cuto
                     "download is the usual cause: fetch it again, or pass on_error='skip'."
                 ) from error
             skipped.append((str(path), f"unreadable after {len(records)} alert(s): "
-                                       f"{type(error).__name__}: {error}"))
+                                       f"{type(error).__name__}: {error}; expected a complete "
+                                       "Avro alert container (truncated or corrupt file?)"))
         for i, record in enumerate(records):
             try:
                 row = _alert_row(record, path, i)
@@ -308,7 +309,7 @@ def read_alerts(paths, *, on_error: str = "skip", cutout_size: int = 63) -> Cuto
               else np.zeros((0, 3, cutout_size, cutout_size), np.float32))
     table = _alert_table(rows)
     ids = [str(c) if not pd.isna(c) else f"{Path(f).stem}#{k}"
-           for c, f, k in zip(table["candid"], table["file"], table["index_in_file"])]
+           for c, f, k in zip(table["candid"], table["file"], table["index_in_file"], strict=True)]
     return CutoutSet(images=images, mask=np.isfinite(images), clipped=np.array(clipped, bool),
                      table=table, ids=ids, labels=None, skipped=skipped,
                      meta={"source": "ztf_avro", "n_files": len(files),
@@ -379,6 +380,9 @@ def _alert_row(record: dict, path: Path, index: int) -> dict:
 def _alert_table(rows: list[dict]) -> pd.DataFrame:
     """Rows -> DataFrame with the core columns always present and typed."""
     table = pd.DataFrame(rows)
+    for col in ("file", "index_in_file", "clipped", "n_prv_candidates"):
+        if col not in table:  # every alert skipped: keep the columns, zero rows
+            table[col] = pd.Series(dtype=object if col == "file" else np.int64)
     for col in _INT_COLUMNS:
         values = table[col] if col in table else pd.Series([None] * len(table))
         table[col] = pd.to_numeric(values, errors="coerce").astype("Int64")
