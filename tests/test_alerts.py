@@ -247,6 +247,11 @@ def test_cutout_set_subset_and_concat(tmp_path):
     assert len(alerts.subset(alerts.table["candid"].to_numpy() > 2)) == 2
     both = CutoutSet.concat([alerts, part])
     assert len(both) == 6 and both.labels is None
+    labelled = alerts.with_labels(["real", "bogus", np.nan, 1])
+    assert labelled.labels.tolist() == [1, 0, -1, 1] and alerts.labels is None
+    assert CutoutSet.concat([labelled, part]).labels.tolist() == [1, 0, -1, 1, -1, -1]
+    with pytest.raises(ValueError, match="length 2, expected N=4"):
+        alerts.with_labels([1, 0])
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         CutoutSet(images=np.zeros((2, 63, 63, 3)))
 

@@ -79,7 +79,7 @@ _STR_COLUMNS = ("objectId", "band", "schemavsn", "publisher")
 # --------------------------------------------------------------------------------------------
 # the container
 # --------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # element-wise array equality has no single truth value
 class CutoutSet:
     """``N`` cutout triplets (science, reference, difference) with a table, ids and labels.
 
@@ -179,6 +179,13 @@ class CutoutSet:
             table=self.table.iloc[idx].reset_index(drop=True), ids=self.ids[idx],
             labels=None if self.labels is None else self.labels[idx],
             skipped=self.skipped, meta=self.meta)
+
+    def with_labels(self, labels) -> CutoutSet:
+        """Return a copy whose ``labels`` are ``labels`` (shape (N,): 1 real, 0 bogus, -1/NaN
+        unknown, or 'real'/'bogus'), validated like a reader's."""
+        return CutoutSet(images=self.images, mask=self.mask, clipped=self.clipped,
+                         table=self.table.copy(), ids=self.ids, labels=labels,
+                         skipped=self.skipped, meta=self.meta)
 
     @classmethod
     def concat(cls, sets: Iterable[CutoutSet]) -> CutoutSet:
