@@ -152,33 +152,43 @@ class LightCurves:
             self.n_dropped["non_finite"] = n_bad
             self.notes.append(f"dropped {n_bad} row(s) with NaN/inf time, mag or magerr "
                               "(or negative magerr)")
-        frame = frame.sort_values(["object_id", "band", "time"], kind="mergesort")
-        dup = frame.duplicated(["object_id", "band", "time"], keep="first").to_numpy()
+        # Sort through integer codes (factorize with sort=True keeps lexical order): an order
+        # of magnitude faster than sorting string columns for millions of rows.
+        oid_code, oid_uniq = pd.factorize(frame["object_id"], sort=True)
+        band_code, _ = pd.factorize(frame["band"], sort=True)
+        time = frame["time"].to_numpy()
+        order = np.lexsort((time, band_code, oid_code))
+        oid_code, band_code, time = oid_code[order], band_code[order], time[order]
+        dup = np.zeros(order.size, dtype=bool)
+        dup[1:] = ((oid_code[1:] == oid_code[:-1]) & (band_code[1:] == band_code[:-1])
+                   & (time[1:] == time[:-1]))
         n_dup = int(dup.sum())
         if n_dup:
-            frame = frame[~dup]
             self.n_dropped["duplicates"] = n_dup
             self.notes.append(f"dropped {n_dup} duplicate epoch(s) (same object, band and time; "
                               "first kept)")
-        frame = frame.reset_index(drop=True)
+        frame = frame.iloc[order[~dup]].reset_index(drop=True)
+        oid_code = oid_code[~dup]
 
-        data_ids = pd.unique(frame["object_id"].to_numpy())
         if meta is None:
             meta = pd.DataFrame(index=pd.Index([], name="object_id"))
         else:
             meta = meta.copy()
             meta.index = meta.index.astype(str)
-        all_ids = sorted(set(data_ids.tolist()) | set(meta.index.tolist()))
+        all_ids = sorted(set(oid_uniq.tolist()) | set(meta.index.tolist()))
         self.meta = meta.reindex(all_ids)
         self.meta.index.name = "object_id"
         self.data = frame
         self._ids = list(all_ids)
-        self._build_offsets()
+        self._build_offsets(oid_code, np.asarray(oid_uniq, dtype=object))
 
-    def _build_offsets(self) -> None:
-        oid = self.data["object_id"].to_numpy()
-        uniq, first, counts = np.unique(oid, return_index=True, return_counts=True)
-        self._slices = {u: (int(s), int(s + c)) for u, s, c in zip(uniq, first, counts, strict=True)}
+    def _build_offsets(self, oid_code: np.ndarray, oid_uniq: np.ndarray) -> None:
+        counts = np.bincount(oid_code, minlength=len(oid_uniq))
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        present = counts > 0
+        uniq, first, counts = oid_uniq[present], first[present], counts[present]
+        self._slices = {u: (int(s), int(s + c))
+                        for u, s, c in zip(uniq, first, counts, strict=True)}
         self._t = self.data["time"].to_numpy(np.float64)
         self._m = self.data["mag"].to_numpy(np.float64)
         self._e = self.data["magerr"].to_numpy(np.float64)
