@@ -8,3 +8,7 @@ from astroad_nb.widgets.browser import AnomalyBrowser
 from astroad_nb.widgets.browser_state import AnomalyBrowserState
 
 __all__ = ["AnomalyBrowser", "AnomalyBrowserState"]
+from astroad_nb.widgets.labeling import LabelingPanel  # noqa: E402
+from astroad_nb.widgets.labeling_state import LabelingSession  # noqa: E402
+
+__all__ += ["LabelingPanel", "LabelingSession"]
