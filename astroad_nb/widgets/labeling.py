@@ -48,7 +48,8 @@ _CSS = """<style>
 .astroad-labeling .astroad-title {text-align: center; font-weight: bold; margin: 0;}
 .astroad-labeling img {image-rendering: pixelated;}
 .astroad-labeling .astroad-meta table {border-collapse: collapse; font-size: 12px;}
-.astroad-labeling .astroad-meta th, .astroad-labeling .astroad-meta td {padding: 1px 8px;}
+.astroad-labeling .astroad-meta th, .astroad-labeling .astroad-meta td {padding: 0 8px;
+    line-height: 18px; height: 18px; border: none;}
 .astroad-labeling .astroad-meta th {text-align: left; font-weight: normal; color: #555;}
 .astroad-labeling .astroad-meta td {text-align: right; font-family: monospace;}
 .astroad-labeling .astroad-meta tr:nth-child(even) {background: #f3f3f3;}
@@ -269,11 +270,12 @@ class LabelingPanel:
                                                     tooltips=["ZScale, linear", "asinh"])
         self.mode_toggle = widgets.ToggleButtons(options=["one by one", "grid"],
                                                  value="grid" if grid else "one by one",
-                                                 style={"button_width": "90px"})
+                                                 style={"button_width": "100px"})
         self.progress = widgets.IntProgress(min=0, max=max(len(self.session), 1),
                                             layout=widgets.Layout(width="240px"))
         self.progress_text = widgets.HTML()
         self.info = widgets.HTML()
+        self.info.add_class("astroad-info")
         self.meta = widgets.HTML(layout=widgets.Layout(max_height="260px", overflow="auto"))
         self.meta.add_class("astroad-meta")
         self.message = widgets.HTML()
@@ -433,8 +435,10 @@ class LabelingPanel:
         columns = [widgets.VBox([widgets.HTML(f"<p class='astroad-title'>{title}</p>"), image])
                    for title, image in zip(TRIPLET_TITLES, self.images, strict=True)]
         b = self.buttons
+        triplet = widgets.HBox(columns)
+        triplet.add_class("astroad-triplet")
         self.single_view = widgets.VBox([
-            widgets.HBox(columns),
+            triplet,
             widgets.HBox([b["real"], b["bogus"], b["skip"], b["undo"]]),
         ])
         cells = [widgets.VBox([thumb, button], layout=widgets.Layout(align_items="center"))
@@ -446,12 +450,14 @@ class LabelingPanel:
         ])
         side = widgets.VBox([self.info, self.meta], layout=widgets.Layout(width="300px",
                                                                            margin="0 0 0 12px"))
+        progress = widgets.HBox([self.progress, self.progress_text, b["done"]],
+                                layout=widgets.Layout(align_items="center"))
+        progress.add_class("astroad-progress")
         root = widgets.VBox([
             header,
             widgets.HBox([self.mode_toggle, self.stretch_toggle]),
             widgets.HBox([widgets.VBox([self.single_view, self.grid_view]), side]),
-            widgets.HBox([self.progress, self.progress_text, b["done"]],
-                         layout=widgets.Layout(align_items="center")),
+            progress,
             self.keys,
             self.message,
         ])

@@ -1,0 +1,82 @@
+"""The real/bogus labelling panel renders and labels in real JupyterLab (headless Chromium).
+
+Proves what Python-side tests cannot: the three triplet PNGs reach the page, a button click and
+a key press (through the panel's anywidget key handler) reach the kernel, JupyterLab's own
+single-key shortcuts (``b`` = insert cell below) stay quiet while the panel has the focus, and
+every label lands in SQLite at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+# pytest-base-url (pulled in by pytest-playwright) trips a pytest deprecation that is not ours
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")
+
+NOTEBOOK = Path(__file__).resolve().parent / "labeling_panel_scratch.ipynb"
+
+
+def _rows(db):
+    """This panel's label rows (the session's server is shared with other panels' tests)."""
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT item_id, label, who, round, active FROM labels "
+                           "WHERE context = 'realbogus' ORDER BY id").fetchall()
+
+
+def _button(panel, text):
+    """The visible panel button whose text is exactly ``text`` (icons aside)."""
+    return panel.locator("button.jupyter-button:visible",
+                         has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
+
+
+def _item_ids(panel):
+    return re.findall(r"sim-\d{6}", panel.locator(".astroad-info").inner_text())
+
+
+@pytest.mark.browser
+def test_click_key_and_undo_write_sqlite(lab, lab_server):
+    page = lab.open_notebook(NOTEBOOK)
+    lab.run_all_cells()
+    panel = lab.wait_for(".astroad-labeling", timeout_s=120)
+    lab.wait_idle(timeout_s=120)
+    progress = panel.locator(".astroad-progress")
+    expect(progress).to_contain_text("item 1 of 20")
+
+    images = panel.locator(".astroad-triplet img")
+    expect(images).to_have_count(3)
+    for k in range(3):
+        expect(images.nth(k)).to_be_visible()
+        size = images.nth(k).evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert size == [189, 189], size  # 63 px stamps drawn at 3x
+    first = _item_ids(panel)[0]
+
+    _button(panel, "bogus").click()
+    expect(progress).to_contain_text("item 2 of 20")
+    assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1)]
+    second = _item_ids(panel)[0]
+
+    n_cells = page.locator(".jp-Notebook .jp-Cell").count()
+    panel.locator(".astroad-info").click()  # focus the panel, as a user would
+    page.keyboard.press("r")
+    expect(progress).to_contain_text("item 3 of 20")
+    third = _item_ids(panel)[0]
+    page.keyboard.press("b")  # the panel's key, not JupyterLab's "insert cell below"
+    expect(progress).to_contain_text("item 4 of 20")
+    assert page.locator(".jp-Notebook .jp-Cell").count() == n_cells
+    assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1),
+                                           (second, "real", "tester", 1, 1),
+                                           (third, "bogus", "tester", 1, 1)]
+
+    _button(panel, "undo").click()
+    expect(progress).to_contain_text("item 3 of 20")
+    expect(panel.locator(".astroad-info")).to_contain_text(third)
+    assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1),
+                                           (second, "real", "tester", 1, 1),
+                                           (third, "bogus", "tester", 1, 0)]  # kept, undone
+    lab.assert_widgets_healthy()
+    lab.screenshot(panel, "labeling_panel_lab")
