@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["History", "fit_module", "predict_batches", "resolve_device", "torch_seed"]
+__all__ = ["BatchSource", "History", "fit_module", "predict_batches", "resolve_device",
+           "torch_seed"]
 
 
 @dataclass
@@ -109,6 +110,45 @@ def torch_seed(random_state):
     return int(rng.randint(0, 2**31 - 1))
 
 
+class BatchSource:
+    """Base class of batch generators for :func:`fit_module` (episodic / meta-training).
+
+    Subclasses implement :meth:`batches`; ``fit_module`` calls it once per epoch with its local
+    :class:`torch.Generator`, so sampled episodes are repeatable from ``random_state``.
+    Any callable ``source(generator) -> iterable of batches`` is accepted as well.
+    """
+
+    def batches(self, generator):  # pragma: no cover - abstract
+        """Yield the batches of one epoch.
+
+        Parameters
+        ----------
+        generator : torch.Generator
+            CPU generator owned by the fit loop; draw every random choice from it.
+
+        Yields
+        ------
+        tuple of torch.Tensor
+            One batch; the first tensor's first dimension is the batch size. Tensors may live
+            on the CPU: the loop moves them to the training device.
+        """
+        raise NotImplementedError
+
+    def __call__(self, generator):
+        return self.batches(generator)
+
+
+def _is_source(data):
+    return isinstance(data, BatchSource) or (
+        callable(data) and not isinstance(data, (torch.Tensor, np.ndarray)))
+
+
+def _to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        batch = (batch,)
+    return tuple(t.to(device, non_blocking=True) for t in batch)
+
+
 def _as_tensors(train_data, device):
     if isinstance(train_data, (torch.Tensor, np.ndarray)):
         train_data = (train_data,)
@@ -139,6 +179,8 @@ def fit_module(
     patience: int | None = 10,
     params: Iterable[torch.nn.Parameter] | None = None,
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
+    clip_grad_norm: float | None = None,
+    val_data=None,
     device="auto",
     random_state=None,
     verbose: int = 0,
@@ -156,9 +198,11 @@ def fit_module(
         ``module`` (typically a closure) and may check ``module.training`` to behave
         deterministically on the validation split. Anything that must stay fixed (a Deep SVDD
         centre) belongs in a buffer or a closure variable, not in ``params``.
-    train_data : array-like, tensor or sequence of them
+    train_data : array-like, tensor, sequence of them, or BatchSource
         ``(n_samples, ...)`` arrays sharing their first dimension (e.g. ``(X,)`` or ``(X, y)``).
-        Floating arrays are cast to float32.
+        Floating arrays are cast to float32. Or a :class:`BatchSource` (or any callable
+        ``source(generator) -> iterable of batches``) that samples fresh batches each epoch
+        (episodic meta-training); ``batch_size`` and ``val_fraction`` are then ignored.
     val_fraction : float, default=0.1
         Fraction of rows held out (at random) to monitor early stopping. When it gives fewer
         than one row, the training loss is monitored instead.
@@ -177,6 +221,13 @@ def fit_module(
         Lets multi-stage models (VaDE pre-training) train a sub-set with the same loop.
     on_epoch_end : callable, optional
         ``on_epoch_end(epoch, history)`` called after each epoch; returning True stops training.
+    clip_grad_norm : float, optional
+        Rescale the gradients so that their global L2 norm is at most this value before each
+        optimizer step (``torch.nn.utils.clip_grad_norm_``); None (default) does not clip.
+    val_data : BatchSource, callable or sequence of batches, optional
+        Only with a ``BatchSource`` ``train_data``: validation batches, drawn once (from a
+        generator seeded by ``random_state``) and re-used every epoch to monitor early stopping.
+        Without it the training loss is monitored.
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA when present, else CPU.
     random_state : int, RandomState or None
@@ -199,20 +250,29 @@ def fit_module(
     start = time.perf_counter()
     device = resolve_device(device)
     module.to(device)
-    tensors, n = _as_tensors(train_data, device)
-    if n == 0:
-        raise ValueError("train_data has no rows; fit needs at least 2 samples.")
-    generator = torch.Generator(device="cpu").manual_seed(torch_seed(random_state))
-
-    n_val = int(np.floor(n * val_fraction)) if val_fraction else 0
-    if n - n_val < 2:  # BatchNorm needs 2 rows per training batch
-        n_val = 0
-    order = torch.randperm(n, generator=generator).to(device)
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    n_train = n - n_val
-    val_data = tuple(t.index_select(0, val_idx) for t in tensors) if n_val else None
-    train_tensors = tuple(t.index_select(0, train_idx) for t in tensors)
-    batch_size = max(1, min(int(batch_size), n_train))
+    source = train_data if _is_source(train_data) else None
+    if source is None and val_data is not None:
+        raise ValueError("val_data is only used with a BatchSource train_data; for arrays use "
+                         "val_fraction.")
+    seed = torch_seed(random_state)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    if source is None:
+        tensors, n = _as_tensors(train_data, device)
+        if n == 0:
+            raise ValueError("train_data has no rows; fit needs at least 2 samples.")
+        n_val = int(np.floor(n * val_fraction)) if val_fraction else 0
+        if n - n_val < 2:  # BatchNorm needs 2 rows per training batch
+            n_val = 0
+        order = torch.randperm(n, generator=generator).to(device)
+        val_idx, train_idx = order[:n_val], order[n_val:]
+        n_train = n - n_val
+        val_data = tuple(t.index_select(0, val_idx) for t in tensors) if n_val else None
+        train_tensors = tuple(t.index_select(0, train_idx) for t in tensors)
+        batch_size = max(1, min(int(batch_size), n_train))
+    elif val_data is not None:
+        if _is_source(val_data):  # draw the validation episodes once: same batches each epoch
+            val_data = val_data(torch.Generator(device="cpu").manual_seed(seed + 1))
+        val_data = [_to_device(b, device) for b in val_data]
 
     if params is None:
         params = [p for p in module.parameters() if p.requires_grad]
@@ -234,20 +294,30 @@ def fit_module(
 
     for epoch in range(epochs):
         module.train()
-        perm = torch.randperm(n_train, generator=generator).to(device)
         total = torch.zeros((), device=device)
         seen = 0
-        for start_row in range(0, n_train, batch_size):
-            idx = perm[start_row:start_row + batch_size]
-            if idx.numel() < 2 and n_train >= 2:  # a 1-row batch breaks BatchNorm; skip it
-                continue
-            batch = tuple(t.index_select(0, idx) for t in train_tensors)
+        if source is None:
+            perm = torch.randperm(n_train, generator=generator).to(device)
+            batches = (perm[s:s + batch_size] for s in range(0, n_train, batch_size))
+        else:
+            batches = iter(source(generator))
+        for item in batches:
+            if source is None:
+                idx = item
+                if idx.numel() < 2 and n_train >= 2:  # a 1-row batch breaks BatchNorm; skip
+                    continue
+                batch = tuple(t.index_select(0, idx) for t in train_tensors)
+            else:
+                batch = _to_device(item, device)
+            rows = batch[0].shape[0]
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(batch)
             loss.backward()
+            if clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
             optimizer.step()
-            total += loss.detach() * idx.numel()
-            seen += idx.numel()
+            total += loss.detach() * rows
+            seen += rows
         train_loss = float(total) / max(seen, 1)
         if not np.isfinite(train_loss):
             raise ValueError(
@@ -257,7 +327,8 @@ def fit_module(
 
         monitored = train_loss
         if val_data is not None:
-            monitored = _evaluate(module, loss_fn, val_data, batch_size=max(batch_size, 4096))
+            monitored = (_evaluate(module, loss_fn, val_data, batch_size=max(batch_size, 4096))
+                         if source is None else _evaluate_batches(module, loss_fn, val_data))
             history.val_loss.append(monitored)
         history.epochs_run = epoch + 1
 
@@ -295,6 +366,17 @@ def _evaluate(module, loss_fn, data, batch_size):
             batch = tuple(t[start:start + batch_size] for t in data)
             total += float(loss_fn(batch)) * batch[0].shape[0]
     return total / n
+
+
+def _evaluate_batches(module, loss_fn, batches):
+    """Mean loss (weighted by batch size) over a list of ready batches, in eval mode."""
+    module.eval()
+    total, n = 0.0, 0
+    with torch.inference_mode():
+        for batch in batches:
+            total += float(loss_fn(batch)) * batch[0].shape[0]
+            n += batch[0].shape[0]
+    return total / max(n, 1)
 
 
 def predict_batches(fn, X, batch_size=8192, device="cpu"):
