@@ -21,6 +21,7 @@ go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -80,6 +81,33 @@ class LabServer:
     labels_db: Path
     log: Path
     process: subprocess.Popen = field(repr=False)
+    resets: int = 0
+
+    def api(self, method: str, path: str):
+        """Call the server's REST API (no token; XSRF cookie + header, as a browser sends)."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(self.url + "lab", timeout=30).read()  # sets the _xsrf cookie
+        xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+        request = urllib.request.Request(self.url + path, method=method,
+                                         headers={"X-XSRFToken": xsrf})
+        with opener.open(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def reset(self):
+        """Give the next test a clean slate on the same server: shut down every kernel (they
+        hold the label database open and cost CPU) and move the label database aside, so
+        ``labels_db`` holds only the labels that test writes."""
+        for session in self.api("GET", "api/sessions"):
+            self.api("DELETE", f"api/sessions/{session['id']}")
+        for kernel in self.api("GET", "api/kernels"):
+            self.api("DELETE", f"api/kernels/{kernel['id']}")
+        self.resets += 1
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(f"{self.labels_db}{suffix}")
+            if old.exists():
+                old.rename(old.with_name(f"previous-{self.resets}-{old.name}"))
 
 
 def _free_port() -> int:
@@ -166,7 +194,8 @@ class LabSession:
         """Copy ``notebook`` into the server's root, open it and wait for an idle kernel."""
         notebook = Path(notebook)
         shutil.copy(notebook, self.server.root / notebook.name)
-        self.page.goto(f"{self.server.url}lab/tree/{notebook.name}")
+        # ?reset: a fresh workspace, so notebooks of earlier tests are not reopened beside it
+        self.page.goto(f"{self.server.url}lab/tree/{notebook.name}?reset")
         self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=timeout_s * 1000)
         # the kernel is ready when the status bar says so (the toolbar indicator starts "idle")
         self.page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).first.wait_for(
@@ -225,7 +254,9 @@ class LabSession:
 
 @pytest.fixture
 def lab(lab_server, page, request):
-    """A :class:`LabSession` on a fresh page; screenshot + server log to test-artifacts/ on failure."""
+    """A :class:`LabSession` on a fresh page, no kernel running and an empty label database;
+    screenshot + server log to test-artifacts/ on failure."""
+    lab_server.reset()
     session = LabSession(lab_server, page)
     yield session
     report = getattr(request.node, "rep_call", None)
