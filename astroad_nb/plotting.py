@@ -121,8 +121,9 @@ def plot_history(history, ax=None):
     Parameters
     ----------
     history : astroad_nb.training.History or pandas.DataFrame
-        A History (anything with ``to_frame()``) or its frame: columns epoch, train_loss and,
-        optionally, val_loss (NaN when there was no validation split).
+        A History (anything with ``to_frame()``; its ``best_epoch`` is marked and its ``desc``
+        becomes the title) or its frame: columns epoch, train_loss and, optionally, val_loss
+        (NaN when there was no validation split; the lowest monitored loss is then marked).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when omitted.
 
@@ -148,19 +149,23 @@ def plot_history(history, ax=None):
             f"{len(frame)} rows with columns {list(frame.columns)}."
         )
     fig, ax = _figure_and_axes(ax, (6, 4))
-    _draw_history(ax, frame)
+    _draw_history(ax, frame, getattr(history, "best_epoch", None))
+    if getattr(history, "desc", None):
+        ax.set_title(history.desc)
     return fig
 
 
-def _draw_history(ax, frame):
+def _draw_history(ax, frame, best_epoch):
     ax.plot(frame["epoch"], frame["train_loss"], "-o", ms=3, label="train")
     has_val = "val_loss" in frame and frame["val_loss"].notna().any()
     if has_val:
         ax.plot(frame["epoch"], frame["val_loss"], "-o", ms=3, label="validation")
     watched = frame["val_loss"] if has_val else frame["train_loss"]
-    best = frame.loc[watched.idxmin()]
+    # a History knows which epoch's weights it kept; a bare frame: the lowest monitored loss
+    row = watched.idxmin() if best_epoch is None else frame.index[frame["epoch"] == best_epoch][0]
+    best = frame.loc[row]
     ax.axvline(best["epoch"], color="0.5", ls="--", lw=1)
-    ax.plot([best["epoch"]], [watched.min()], "*", ms=14, color="k",
+    ax.plot([best["epoch"]], [watched[row]], "*", ms=14, color="k",
             label=f"best epoch {int(best['epoch'])}")
     from matplotlib.ticker import MaxNLocator
 

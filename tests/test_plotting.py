@@ -57,6 +57,17 @@ def test_plot_history_accepts_history_objects_and_no_validation():
     assert fig.axes[0].get_legend().get_texts()[-1].get_text() == "best epoch 2"
 
 
+def test_plot_history_marks_the_epoch_a_real_history_kept():
+    from astroad_nb.training import History
+
+    history = History(train_loss=[3.0, 2.0, 1.0], val_loss=[2.5, 2.0, 2.1], best_epoch=1,
+                      epochs_run=3, desc="pretrain")
+    ax = plot_history(history).axes[0]
+    assert ax.get_legend().get_texts()[-1].get_text() == "best epoch 1"
+    assert list(ax.lines[3].get_ydata()) == [2.0]
+    assert ax.get_title() == "pretrain"
+
+
 def test_plot_history_draws_on_given_axes_and_rejects_bad_frames():
     fig, ax = plt.subplots()
     assert plot_history({"epoch": [1], "train_loss": [1.0]}, ax=ax) is fig
