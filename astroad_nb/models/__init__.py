@@ -23,3 +23,5 @@ __all__ = [
     "VaDE",
     "load_detector",
 ]
+from astroad_nb.models.deepsets import DeepSetsOneClass  # noqa: E402
+from astroad_nb.models.forest import RecursiveForest  # noqa: E402
