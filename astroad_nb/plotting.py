@@ -475,6 +475,18 @@ def triplet_images(triplet, *, stretch="zscale", zoom=1, pixel_scale=None, bar_a
     -------
     ndarray of uint8, shape (n_channels, H * zoom, W * zoom, 3)
     """
+    return _PALETTE[_palette_indices(triplet, stretch, zoom, pixel_scale, bar_arcsec, n_channels)]
+
+
+# Palette images: 0..254 grey, 255 the NaN colour. One byte a pixel makes the PNG encoder
+# ~10x faster than RGB (0.6 vs 8 ms at 189 x 189), which is most of a panel click's cost.
+_WHITE, _NAN_INDEX = 254, 255
+_PALETTE = np.array([[round(255 * i / _WHITE)] * 3 for i in range(_NAN_INDEX)] + [NAN_COLOR],
+                    dtype=np.uint8)
+
+
+def _palette_indices(triplet, stretch, zoom, pixel_scale, bar_arcsec, n_channels):
+    """Palette indices (n_channels, H * zoom, W * zoom) of stretched cutouts + scale bar."""
     triplet = np.asarray(triplet, dtype=np.float32)
     if triplet.ndim != 3 or triplet.shape[0] != n_channels:
         raise ValueError(f"expected {n_channels} cutouts of shape (H, W) stacked as "
@@ -483,25 +495,24 @@ def triplet_images(triplet, *, stretch="zscale", zoom=1, pixel_scale=None, bar_a
     if zoom < 1:
         raise ValueError(f"zoom must be a positive integer, got {zoom}.")
     grey = np.stack([stretch_cutout(image, stretch) for image in triplet])
-    nan = ~np.isfinite(grey)
-    rgb = np.repeat(np.nan_to_num(grey * 255 + 0.5, nan=0).astype(np.uint8)[..., None], 3, axis=-1)
-    rgb[nan] = NAN_COLOR
+    index = np.where(np.isfinite(grey), np.rint(np.nan_to_num(grey) * _WHITE),
+                     _NAN_INDEX).astype(np.uint8)
     if zoom > 1:
-        rgb = rgb.repeat(zoom, axis=1).repeat(zoom, axis=2)
+        index = index.repeat(zoom, axis=1).repeat(zoom, axis=2)
     if pixel_scale is not None:
-        _draw_scale_bar(rgb, bar_arcsec / float(pixel_scale) * zoom)
-    return rgb
+        _draw_scale_bar(index, bar_arcsec / float(pixel_scale) * zoom)
+    return index
 
 
-def _draw_scale_bar(rgb, length_px):
+def _draw_scale_bar(index, length_px):
     """Paint a white bar with a black outline in the bottom-left corner of every image."""
-    n, height, width, _ = rgb.shape
+    n, height, width = index.shape
     length = int(round(min(length_px, width - 8)))
     thick = max(2, height // 60)
     y1, x0 = height - max(4, height // 16), max(4, width // 16)
     y0, x1 = y1 - thick, x0 + length
-    rgb[:, y0 - 1:y1 + 1, x0 - 1:x1 + 1] = 0
-    rgb[:, y0:y1, x0:x1] = 255
+    index[:, y0 - 1:y1 + 1, x0 - 1:x1 + 1] = 0
+    index[:, y0:y1, x0:x1] = _WHITE
 
 
 def cutout_png(image, *, stretch="zscale", zoom=3, pixel_scale=1.01, bar_arcsec=10.0):
@@ -523,9 +534,8 @@ def cutout_png(image, *, stretch="zscale", zoom=3, pixel_scale=1.01, bar_arcsec=
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:
         raise ValueError(f"a cutout must be 2-D (H, W), got shape {image.shape}.")
-    rgb = triplet_images(np.broadcast_to(image, (1, *image.shape)), stretch=stretch, zoom=zoom,
-                         pixel_scale=pixel_scale, bar_arcsec=bar_arcsec, n_channels=1)[0]
-    return _encode_png(rgb, pixel_scale, bar_arcsec)
+    index = _palette_indices(image[None], stretch, zoom, pixel_scale, bar_arcsec, 1)[0]
+    return _encode_png(index, pixel_scale, bar_arcsec)
 
 
 def triplet_pngs(triplet, *, stretch="zscale", zoom=3, pixel_scale=1.01, bar_arcsec=10.0):
@@ -543,24 +553,24 @@ def triplet_pngs(triplet, *, stretch="zscale", zoom=3, pixel_scale=1.01, bar_arc
     list of bytes
         Three PNG files (science, reference, difference), each ``(H * zoom, W * zoom)`` pixels.
     """
-    rgb = triplet_images(triplet, stretch=stretch, zoom=zoom, pixel_scale=pixel_scale,
-                         bar_arcsec=bar_arcsec)
-    return [_encode_png(image, pixel_scale, bar_arcsec) for image in rgb]
+    index = _palette_indices(triplet, stretch, zoom, pixel_scale, bar_arcsec, 3)
+    return [_encode_png(image, pixel_scale, bar_arcsec) for image in index]
 
 
-def _encode_png(image, pixel_scale, bar_arcsec):
+def _encode_png(index, pixel_scale, bar_arcsec):
+    """A palette PNG (see ``_PALETTE``) with the scale bar's length written above the bar."""
     import io
 
     from PIL import Image, ImageDraw
 
-    picture = Image.fromarray(image, mode="RGB")
+    picture = Image.fromarray(index, mode="P")
+    picture.putpalette(_PALETTE.tobytes())
     if pixel_scale is not None:
-        height, width = image.shape[:2]
+        height, width = index.shape
         y = height - max(4, height // 16) - max(2, height // 60) - 3
         ImageDraw.Draw(picture).text(
-            (max(4, width // 16), y), f'{bar_arcsec:g}"', fill=(255, 255, 255),
-            font=_bar_font(max(10, height // 14)), anchor="ls", stroke_width=2,
-            stroke_fill=(0, 0, 0))
+            (max(4, width // 16), y), f'{bar_arcsec:g}"', fill=_WHITE,
+            font=_bar_font(max(10, height // 14)), anchor="ls", stroke_width=2, stroke_fill=0)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)  # speed over a few hundred bytes
     return buffer.getvalue()
