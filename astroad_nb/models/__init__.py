@@ -25,3 +25,4 @@ __all__ = [
 ]
 from astroad_nb.models.deepsets import DeepSetsOneClass  # noqa: E402
 from astroad_nb.models.forest import RecursiveForest  # noqa: E402
+from astroad_nb.models.cnn import RealBogusCNN  # noqa: E402
