@@ -789,7 +789,8 @@ def reproduce_realbogus(*, fast=None, random_state=0, n_total=None, n_initial=No
         Seeds the simulation, the split and every stage.
     n_total, n_initial, k, n_validation, n_test, epochs, finetune_epochs : int, optional
         Override the FAST / full sizes (triplets; ``epochs`` of ITS, ``finetune_epochs`` of
-        the later stages).
+        the later stages). A new ``n_total`` scales the validation and test sizes with it
+        (FAST: 1/8 and 1/4 of the triplets, full: 1/12 and 1/6).
     rounds : int, default=3
         R, semi-supervised rounds.
     strategy, selection_metric, pseudo_threshold
@@ -811,7 +812,11 @@ def reproduce_realbogus(*, fast=None, random_state=0, n_total=None, n_initial=No
     from astroad_nb.data.alerts import simulate_triplets
 
     fast = is_fast() if fast is None else bool(fast)
-    cfg = dict(_FAST if fast else _FULL)
+    preset = _FAST if fast else _FULL
+    cfg = dict(preset)
+    if n_total is not None:  # validation and test keep their preset shares of the total
+        for name in ("n_validation", "n_test"):
+            cfg[name] = int(round(preset[name] * int(n_total) / preset["n_total"]))
     for name, value in (("n_total", n_total), ("n_initial", n_initial), ("k", k),
                         ("n_validation", n_validation), ("n_test", n_test),
                         ("epochs", epochs), ("finetune_epochs", finetune_epochs)):

@@ -88,6 +88,33 @@ def _cmd_reproduce_streams(args) -> int:
     return 0
 
 
+def _cmd_reproduce_realbogus(args) -> int:
+    from astroad_nb.active import reproduce_realbogus
+
+    if args.fast:
+        os.environ["ASTROAD_FAST"] = "1"
+    t0 = time.perf_counter()
+    run = reproduce_realbogus(fast=args.fast or None, random_state=args.seed,
+                              n_total=args.n_total, n_initial=args.n_initial, k=args.k,
+                              rounds=args.rounds, epochs=args.epochs,
+                              finetune_epochs=args.finetune_epochs, strategy=args.strategy,
+                              device=args.device, verbose=int(args.progress))
+    cfg = run.config
+    print(f"RB-C1000 real/bogus with few labels on {cfg['n_total']} simulated triplets "
+          f"(M={cfg['n_initial']}, K={cfg['k']}, R={cfg['rounds']}, test {cfg['n_test']}), "
+          f"{'FAST' if cfg['fast'] else 'full'} mode; Sum = mean of the six metrics")
+    print(run.table.round(3).to_string())
+    print(f"\nbest stage on validation ({cfg['selection_metric']}): {cfg['best_stage']}")
+    print("Test set per kind (best stage):")
+    print(run.per_kind.round(3).to_string())
+    print(f"\ntime: simulate {run.seconds['simulate']:.1f} s, loop {run.seconds['loop']:.1f} s, "
+          f"total {time.perf_counter() - t0:.1f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(run.to_json_dict(), indent=2, default=str))
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _cmd_notebooks(args) -> int:
     import nbformat
     from nbclient import NotebookClient
@@ -144,6 +171,21 @@ def build_parser() -> argparse.ArgumentParser:
     streams.add_argument("--device", default="auto")
     streams.add_argument("--progress", action="store_true", help="show progress bars")
     streams.set_defaults(func=_cmd_reproduce_streams)
+    rb = rep_sub.add_parser("realbogus", help="RB-C1000 real/bogus with 1000 labels (ITS/ALS/SSLS)")
+    rb.add_argument("--fast", action="store_true", help="small sizes (~3 min on 2 cores)")
+    rb.add_argument("--json", metavar="FILE", help="also write the stage table as JSON")
+    rb.add_argument("--seed", type=int, default=0)
+    rb.add_argument("--n-total", type=int, default=None, help="simulated triplets")
+    rb.add_argument("--n-initial", type=int, default=None, help="M, initially labelled")
+    rb.add_argument("--k", type=int, default=None, help="K, queried for labels")
+    rb.add_argument("--rounds", type=int, default=3, help="R, semi-supervised rounds")
+    rb.add_argument("--epochs", type=int, default=None)
+    rb.add_argument("--finetune-epochs", type=int, default=None)
+    rb.add_argument("--strategy", default="least_confidence",
+                    choices=["least_confidence", "margin", "entropy", "random"])
+    rb.add_argument("--device", default="auto")
+    rb.add_argument("--progress", action="store_true", help="show progress bars")
+    rb.set_defaults(func=_cmd_reproduce_realbogus)
 
     nbs = sub.add_parser("notebooks", help="list or execute the demo notebooks")
     nbs.add_argument("--folder", default="notebooks")
