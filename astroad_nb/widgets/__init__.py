@@ -6,9 +6,7 @@ and only displays it.
 
 from astroad_nb.widgets.browser import AnomalyBrowser
 from astroad_nb.widgets.browser_state import AnomalyBrowserState
+from astroad_nb.widgets.labeling import LabelingPanel
+from astroad_nb.widgets.labeling_state import LabelingSession
 
-__all__ = ["AnomalyBrowser", "AnomalyBrowserState"]
-from astroad_nb.widgets.labeling import LabelingPanel  # noqa: E402
-from astroad_nb.widgets.labeling_state import LabelingSession  # noqa: E402
-
-__all__ += ["LabelingPanel", "LabelingSession"]
+__all__ = ["AnomalyBrowser", "AnomalyBrowserState", "LabelingPanel", "LabelingSession"]
