@@ -36,6 +36,8 @@ SHORTCUTS = {"r": "real", "ArrowRight": "real", "b": "bogus", "ArrowLeft": "bogu
 _SHORTCUT_HELP = ("<b>keys</b> (click the panel first): <kbd>r</kbd>/<kbd>→</kbd> real · "
                   "<kbd>b</kbd>/<kbd>←</kbd> bogus · <kbd>s</kbd>/<kbd>↓</kbd> skip · "
                   "<kbd>u</kbd>/<kbd>z</kbd> undo")
+_GRID_HELP = ("<b>keys</b> (click the panel first): <kbd>u</kbd>/<kbd>z</kbd> undo "
+              "(<kbd>r</kbd> <kbd>b</kbd> <kbd>s</kbd> work one by one)")
 # Simulation truth: showing it would give the answer away.
 _HIDDEN_COLUMNS = ("label", "kind", "subkind")
 _PREFERRED_COLUMNS = ("objectId", "candid", "band", "fid", "magpsf", "sigmapsf", "snr",
@@ -236,6 +238,8 @@ class LabelingPanel:
 
     def __init__(self, cutouts, p_real=None, *, store, round=0, context="realbogus", who=None,
                  ids=None, stretch="zscale", grid=False, on_done=None, page_size=16):
+        if stretch not in ("zscale", "asinh"):
+            raise ValueError(f"stretch must be 'zscale' or 'asinh', got {stretch!r}.")
         images, rows, item_ids, p_real, metadata, pixel_scale = _as_items(cutouts, p_real, ids)
         self.session = LabelingSession(item_ids, p_real, store=store, round=round,
                                        context=context, who=who, metadata=metadata)
@@ -443,9 +447,11 @@ class LabelingPanel:
         ])
         cells = [widgets.VBox([thumb, button], layout=widgets.Layout(align_items="center"))
                  for thumb, button in zip(self.thumbs, self.thumb_buttons, strict=True)]
+        grid = widgets.GridBox(cells, layout=widgets.Layout(
+            grid_template_columns="repeat(4, 140px)", grid_gap="4px"))
+        grid.add_class("astroad-grid")
         self.grid_view = widgets.VBox([
-            widgets.GridBox(cells, layout=widgets.Layout(
-                grid_template_columns="repeat(4, 140px)", grid_gap="4px")),
+            grid,
             widgets.HBox([b["rest bogus"], b["submit page"], b["undo"]]),
         ])
         side = widgets.VBox([self.info, self.meta], layout=widgets.Layout(width="300px",
@@ -476,16 +482,19 @@ class LabelingPanel:
         self.buttons["submit page"].disabled = not self.grid_page.ids
         self.buttons["rest bogus"].disabled = not self.grid_page.ids
         self.buttons["done"].button_style = "success" if session.done else "primary"
+        self.keys.help = _GRID_HELP if grid else _SHORTCUT_HELP
+        if grid:
+            self._show_grid()
+        else:
+            self._show_current()
         self.progress.value = session.n_decided
         k = min(session.position, len(session))
         self.progress_text.value = (
             f"&nbsp;<b>all {len(session)} done</b> · " if session.done else
             f"&nbsp;item <b>{k} of {len(session)}</b> · ") + (
             f"{session.n_labelled} labelled, {session.n_skipped} skipped&nbsp;")
-        if grid:
-            self._show_grid()
-        else:
-            self._show_current()
+        if not grid:
+            self._draw_ahead()
 
     def _show_current(self):
         session = self.session
@@ -501,9 +510,13 @@ class LabelingPanel:
             image.value = png
         self.info.value = _info_html(session.current, session.current_p_real)
         self.meta.value = _metadata_html(session.metadata_of(session.current))
-        upcoming = session.page(2)[1:]  # draw the next triplet now: the next click shows it at once
+
+    def _draw_ahead(self):
+        """Draw the next triplet now (after this one is on its way): the next click shows it
+        at once."""
+        upcoming = self.session.page(2)[1:]
         if upcoming:
-            self._pngs(session.index_of(upcoming[0]))
+            self._pngs(self.session.index_of(upcoming[0]))
 
     def _show_grid(self):
         page, choices = self.grid_page.ids, self.grid_page.choices

@@ -49,21 +49,22 @@ def test_click_key_and_undo_write_sqlite(lab, lab_server):
 
     images = panel.locator(".astroad-triplet img")
     expect(images).to_have_count(3)
-    for k in range(3):
-        expect(images.nth(k)).to_be_visible()
-        size = images.nth(k).evaluate("img => [img.naturalWidth, img.naturalHeight]")
-        assert size == [189, 189], size  # 63 px stamps drawn at 3x
+    for k in range(3):  # 63 px stamps drawn at 3x, decoded by the browser
+        expect(images.nth(k)).to_have_js_property("naturalWidth", 189)
+        expect(images.nth(k)).to_have_js_property("naturalHeight", 189)
     first = _item_ids(panel)[0]
 
     _button(panel, "bogus").click()
     expect(progress).to_contain_text("item 2 of 20")
     assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1)]
+    expect(panel.locator(".astroad-info")).not_to_contain_text(first)
     second = _item_ids(panel)[0]
 
     n_cells = page.locator(".jp-Notebook .jp-Cell").count()
     panel.locator(".astroad-info").click()  # focus the panel, as a user would
     page.keyboard.press("r")
     expect(progress).to_contain_text("item 3 of 20")
+    expect(panel.locator(".astroad-info")).not_to_contain_text(second)
     third = _item_ids(panel)[0]
     page.keyboard.press("b")  # the panel's key, not JupyterLab's "insert cell below"
     expect(progress).to_contain_text("item 4 of 20")
@@ -78,5 +79,16 @@ def test_click_key_and_undo_write_sqlite(lab, lab_server):
     assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1),
                                            (second, "real", "tester", 1, 1),
                                            (third, "bogus", "tester", 1, 0)]  # kept, undone
-    lab.assert_widgets_healthy()
     lab.screenshot(panel, "labeling_panel_lab")
+
+    panel.locator(".widget-toggle-buttons button", has_text="grid").click()
+    thumbs = panel.locator(".astroad-grid img:visible")
+    expect(thumbs).to_have_count(16)
+    expect(thumbs.nth(15)).to_have_js_property("naturalWidth", 126)  # difference at 2x
+    first_choice = panel.locator(".astroad-grid button.jupyter-button").first
+    expect(first_choice).to_contain_text("? · p=")  # undecided, with the model's p(real)
+    first_choice.click()
+    expect(first_choice).to_contain_text("real · p=")
+    lab.assert_widgets_healthy()
+    lab.screenshot(panel, "labeling_panel_lab_grid")
+    assert len(_rows(lab_server.labels_db)) == 3  # a grid choice is written only on submit
