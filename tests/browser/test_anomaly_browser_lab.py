@@ -17,12 +17,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning
 
 HERE = Path(__file__).resolve().parent
 # Notebooks whose last cells show `AnomalyBrowser(...)` storing labels at $ASTROAD_LABELS_DB
-# with context "alerce", and the seconds their cells take. The demo notebook runs the full
-# FAST protocol (~6 min on 2 cores), too long for the default run: it runs with `-m slow`.
+# with context "alerce", and the seconds their cells may take. The demo notebook (issue: "run
+# notebook 01 in the browser") is the default target; its FAST protocol takes ~1-2 min on an
+# idle 2-core machine. The scratch notebook (no modelling code) runs with `-m slow`.
 NOTEBOOKS = [
-    pytest.param(HERE / "anomaly_browser_scratch.ipynb", 240, id="scratch"),
-    pytest.param(HERE.parents[1] / "notebooks" / "01_alerce_anomaly_detection.ipynb", 900,
-                 id="notebook01", marks=pytest.mark.slow),
+    pytest.param(HERE.parents[1] / "notebooks" / "01_alerce_anomaly_detection.ipynb", 1200,
+                 id="notebook01"),
+    pytest.param(HERE / "anomaly_browser_scratch.ipynb", 240, id="scratch",
+                 marks=pytest.mark.slow),
 ]
 
 
