@@ -149,6 +149,14 @@ def test_ids_pick_items_and_p_real_by_id(store):
     assert [image.value for image in panel.images] == expected
 
 
+def test_query_frame_gives_items_and_p_real(store):
+    query = pd.DataFrame({"id": ["c3", "c0"], "p_real": [0.5, 0.49], "uncertainty": [0.5, 0.49]})
+    panel = LabelingPanel(_cutouts(), query, store=store)
+    assert panel.session.ids == ["c3", "c0"] and panel.session.p_real.tolist() == [0.5, 0.49]
+    with pytest.raises(ValueError, match="columns 'id' and 'p_real'"):
+        LabelingPanel(_cutouts(), query[["id"]], store=store)
+
+
 def test_plain_array_with_ids(store):
     images = _cutouts(2).images
     panel = LabelingPanel(images, [0.3, 0.7], store=store, ids=["x", "y"])

@@ -159,6 +159,12 @@ def _as_items(cutouts, p_real, ids):
         if len(all_ids) != len(images):
             raise ValueError(f"{len(images)} triplets but {len(all_ids)} ids.")
         table, pixel_scale, ids = None, 1.01, None
+    if isinstance(p_real, pd.DataFrame):  # ActiveLearningLoop.query(): columns id, p_real
+        if not {"id", "p_real"} <= set(p_real.columns):
+            raise ValueError(f"a p_real DataFrame needs columns 'id' and 'p_real', got "
+                             f"{list(p_real.columns)}.")
+        ids = list(p_real["id"]) if ids is None else ids
+        p_real = pd.Series(p_real["p_real"].to_numpy(float), index=p_real["id"].astype(str))
     position = {item: k for k, item in enumerate(all_ids)}
     item_ids = all_ids if ids is None else [str(i) for i in ids]
     missing = [item for item in item_ids if item not in position]
@@ -188,9 +194,11 @@ class LabelingPanel:
     ----------
     cutouts : CutoutSet or ndarray, shape (N, 3, H, W)
         The triplets.
-    p_real : array_like, pandas.Series or dict, optional
+    p_real : array_like, pandas.Series, dict or pandas.DataFrame, optional
         The model's p(real) per item: an array aligned with ``ids`` (or with ``cutouts`` when
-        ``ids`` is omitted), or a Series / dict keyed by id (e.g. from an active-learning query).
+        ``ids`` is omitted), a Series / dict keyed by id, or a DataFrame with columns ``id`` and
+        ``p_real`` (what ``ActiveLearningLoop.query()`` returns; its ids, hardest first, are
+        the items when ``ids`` is omitted).
     store : LabelStore
         Where labels are committed.
     round : int, default=0
@@ -230,9 +238,9 @@ class LabelingPanel:
 
     Examples
     --------
-    >>> cs = simulate_triplets(10, 10, random_state=0)                    # doctest: +SKIP
-    >>> panel = LabelingPanel(cs, p, store=LabelStore("labels.sqlite"),   # doctest: +SKIP
-    ...                       round=1, ids=hardest, on_done=loop.teach_answers)
+    >>> query = loop.query()            # the K hardest: id, p_real     # doctest: +SKIP
+    >>> panel = LabelingPanel(loop.pool_, query, store=LabelStore("labels.sqlite"),
+    ...                       round=1, on_done=loop.teach)                 # doctest: +SKIP
     >>> panel                                                             # doctest: +SKIP
     """
 
