@@ -55,6 +55,8 @@ _CSS = """<style>
 .astroad-labeling .astroad-meta th {text-align: left; font-weight: normal; color: #555;}
 .astroad-labeling .astroad-meta td {text-align: right; font-family: monospace;}
 .astroad-labeling .astroad-meta tr:nth-child(even) {background: #f3f3f3;}
+.astroad-labeling .astroad-keys::before {content: "○ keys off — "; color: #888;}
+.astroad-labeling:focus-within .astroad-keys::before {content: "● keys on — "; color: #2e7d32;}
 .astroad-labeling kbd {border: 1px solid #aaa; border-radius: 3px; padding: 0 3px;
                        font-size: 11px; background: #f7f7f7;}
 </style>"""
