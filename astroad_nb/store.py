@@ -157,13 +157,17 @@ class LabelStore:
             self._con.commit()
         return len(rows)
 
-    def undo(self, *, context=None, who=None) -> dict | None:
+    def undo(self, *, context=None, who=None, row_id=None) -> dict | None:
         """Mark the most recent active label (optionally of one context / person) as undone.
 
-        The row is kept (``active = 0``); returns it as a dict, or ``None`` when nothing is left.
+        With ``row_id`` that exact row is undone (if still active). The row is kept
+        (``active = 0``); returns it as a dict, or ``None`` when nothing is left.
         """
         query = "SELECT * FROM labels WHERE active = 1"
         args: list = []
+        if row_id is not None:
+            query += " AND id = ?"
+            args.append(int(row_id))
         if context is not None:
             query += " AND context = ?"
             args.append(context)

@@ -43,3 +43,21 @@ def test_quickstart_runs(tmp_path):
     assert rows == [("interesting", "quickstart")]
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_alerce_notebook_runs_and_panel_flags(tmp_path):
+    drive = (
+        "first = browser.state.ranked().index[0]\n"
+        "browser.select(first)\n"
+        "browser.flag('interesting')\n"
+        "print('FLAGGED', first)\n"
+        "print('TABLE', result.mean.shape)"
+    )
+    nb = _run("01_alerce_anomaly_detection.ipynb", tmp_path, extra_cells=[drive], timeout=1800)
+    out = _stdout(nb.cells[-1])
+    flagged = out.split("FLAGGED ")[1].split()[0]
+    assert "TABLE (7, 14)" in out
+    assert "notebook checks passed" in _stdout(nb.cells[-2])
+    with sqlite3.connect(tmp_path / "labels.sqlite") as con:
+        rows = con.execute("SELECT item_id, label, context FROM labels WHERE active = 1").fetchall()
+    assert rows == [(flagged, "interesting", "alerce")]

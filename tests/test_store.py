@@ -96,3 +96,12 @@ def test_no_label_lost_on_sigkill(tmp_path):
     proc.wait(timeout=30)
     store = LabelStore(path)
     assert store.latest("alerce") == {f"obj{i}": "interesting" for i in range(7)}
+
+
+def test_undo_exact_row(tmp_path):
+    store = LabelStore(tmp_path / "l.sqlite")
+    first = store.add("a", "real", context="rb")
+    store.add("b", "bogus", context="rb")
+    assert store.undo(row_id=first)["item_id"] == "a"
+    assert store.undo(row_id=first) is None  # already undone
+    assert store.latest("rb") == {"b": "bogus"}
