@@ -340,7 +340,7 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
     widths : tuple of int, default=(16, 32, 64)
         Network widths (see :class:`RealBogusNet`).
     epochs : int, default=30
-    batch_size : int, default=64
+    batch_size : int, default=32
     lr : float, default=2e-3
         Adam learning rate.
     weight_decay : float, default=1e-4
@@ -392,7 +392,7 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
     (40, 2)
     """
 
-    def __init__(self, widths=(16, 32, 64), *, epochs=30, batch_size=64, lr=2e-3,
+    def __init__(self, widths=(16, 32, 64), *, epochs=30, batch_size=32, lr=2e-3,
                  weight_decay=1e-4, patience=8, val_fraction=0.1, augment=True,
                  class_weight="balanced", dropout=0.0, warm_start=False, device="auto",
                  random_state=None, verbose=0):
