@@ -10,3 +10,7 @@ from astroad_nb.widgets.labeling import LabelingPanel
 from astroad_nb.widgets.labeling_state import LabelingSession
 
 __all__ = ["AnomalyBrowser", "AnomalyBrowserState", "LabelingPanel", "LabelingSession"]
+from astroad_nb.widgets.stream_state import StreamExplorerState  # noqa: E402
+from astroad_nb.widgets.streams import StreamExplorer  # noqa: E402
+
+__all__ += ["StreamExplorer", "StreamExplorerState"]
