@@ -56,8 +56,8 @@ class StreamExplorer:
         always drawn).
     export_path : str, default="stream_members.csv"
         Initial path in the export box.
-    width : int, default=400
-        Width of each view in pixels.
+    width : int, default=340
+        Width of each view in pixels (the colour-magnitude view adds 60 for the colour bar).
 
     Attributes
     ----------
@@ -83,7 +83,7 @@ class StreamExplorer:
 
     def __init__(self, field, proba, *, support=None, truth=None, threshold=0.5, rescore=None,
                  store=None, context="streams", coords="radec", stream_frame="GD1Koposov10",
-                 max_points=20_000, who=None, export_path="stream_members.csv", width=400):
+                 max_points=20_000, who=None, export_path="stream_members.csv", width=340):
         import plotly.graph_objects as go  # lazy: plotly's widget loads anywidget
 
         self.state = StreamExplorerState(
@@ -135,7 +135,8 @@ class StreamExplorer:
                          "Drag a box or lasso in any view to select stars."),
             widgets.HBox([self.threshold_slider, self.count]),
             self.metrics_view,
-            widgets.HBox(list(self.figures.values())),
+            widgets.HBox(list(self.figures.values()),
+                         layout=widgets.Layout(flex_flow="row wrap")),  # narrow pages wrap
             widgets.HBox([self.add_button, self.remove_button, self.clear_button]),
             widgets.HBox([self.export_path, self.export_button]),
             self.message,
@@ -179,7 +180,7 @@ class StreamExplorer:
         self.select_points(points.point_inds, layer="support")
 
     def _on_deselect(self, trace, points):
-        self.clear_selection()
+        self.clear_selection(boxes=False)  # the user's double-click already removed the box
 
     def _on_add(self, button):
         self.add_selection_to_support()
@@ -208,10 +209,12 @@ class StreamExplorer:
         self._show_selection()
         self._show_status()
 
-    def clear_selection(self):
-        """Forget the plot selection."""
+    def clear_selection(self, boxes=True):
+        """Forget the plot selection (and, with ``boxes``, erase the drawn boxes / lassos)."""
         self.state.clear_selection()
         self._show_selection()
+        if boxes:
+            self._erase_boxes()
         self._show_status()
 
     def add_selection_to_support(self):
@@ -234,6 +237,7 @@ class StreamExplorer:
             self.message.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
             return
         self._draw(positions=True)
+        self._erase_boxes()
         self._show_status()
         rescored = " and re-scored" if len(changed) and self.state.rescore_fn is not None else ""
         self.message.value = f"{len(changed)} stars {verb} the support set{rescored}."
@@ -286,6 +290,11 @@ class StreamExplorer:
                 field.marker.opacity = opacity
                 field.marker.size = size
                 support.marker.color = proba[support_rows]
+
+    def _erase_boxes(self):
+        for fig in self.figures.values():
+            # sent even when Python saw no box: the drawn box lives in the browser's layout
+            fig.plotly_relayout({"selections": []})
 
     def _show_selection(self):
         """Highlight the plot selection in every view (linked brushing)."""
