@@ -783,7 +783,8 @@ def reproduce_realbogus(*, fast=None, random_state=0, n_total=None, n_initial=No
     Parameters
     ----------
     fast : bool, optional
-        Small sizes (1200 triplets, M=300, K=50, 10/5 epochs: minutes on 2 CPU cores);
+        Small sizes (1200 triplets, M=300, K=50, 10/5 epochs, <= 300 pseudo-labels per
+        round: ~2.5 CPU-minutes on 2 cores);
         default: the ``ASTROAD_FAST`` switch. Full: 12000 triplets, M=900, K=100, 40/20 epochs.
     random_state : int, default=0
         Seeds the simulation, the split and every stage.
