@@ -41,7 +41,8 @@ def _cmd_reproduce_alerce(args) -> int:
     t0 = time.perf_counter()
     run = reproduce_alerce(fast=args.fast or None, n_per_class=args.n_per_class,
                            n_splits=args.folds, methods=methods, random_state=args.seed,
-                           device=args.device, verbose=int(args.progress))
+                           device=args.device, verbose=int(args.progress),
+                           n_jobs=None if args.jobs == 1 else args.jobs)
     total = time.perf_counter() - t0
     cfg = run.config
     print(f"ALeRCE anomaly detector: leave-one-subclass-out AUROC (mean ± std over "
@@ -51,7 +52,7 @@ def _cmd_reproduce_alerce(args) -> int:
     print()
     print("Mean AUROC per top class:")
     print(run.result.by_top_class().round(3).to_string())
-    print(f"\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+    print("\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
           + f", total {total:.1f} s")
     if args.json:
         payload = {"config": cfg, "seconds": run.seconds, **run.result.to_json_dict()}
@@ -162,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     alerce.add_argument("--methods", help="comma-separated subset, e.g. 'IForest,Deep SVDD'")
     alerce.add_argument("--seed", type=int, default=0)
     alerce.add_argument("--device", default="auto")
+    alerce.add_argument("--jobs", type=int, default=-1,
+                        help="worker processes for the folds (default: all cores)")
     alerce.add_argument("--progress", action="store_true", help="show progress bars")
     alerce.set_defaults(func=_cmd_reproduce_alerce)
     streams = rep_sub.add_parser("streams", help="Meta-DeepSets stream membership, GD-1 table")

@@ -278,6 +278,7 @@ def leave_one_subclass_out(
     random_state=None,
     verbose: int = 0,
     min_outliers: int = 2,
+    n_jobs: int | None = None,
 ) -> LOSOResult:
     """Leave-one-subclass-out AUROC, the ALeRCE anomaly detector's Table 1 protocol.
 
@@ -310,6 +311,9 @@ def leave_one_subclass_out(
         1 shows a progress bar.
     min_outliers : int, default=2
         Subclasses with fewer objects are skipped (NaN in the table).
+    n_jobs : int or None
+        Folds run in this many worker processes (joblib/loky, one thread each; -1 = all
+        cores). ``None``/1 runs in this process. Results are identical either way.
 
     Returns
     -------
@@ -362,12 +366,7 @@ def leave_one_subclass_out(
         for held in subs:
             jobs.append((top, held))
 
-    rows = []
-    progress = None
-    if verbose:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=len(jobs) * n_splits * len(methods), desc="leave-one-subclass-out")
+    rows, tasks = [], []
     for (top, held), child in zip(jobs, seed_seq.spawn(len(jobs))):
         split_seed = int(child.generate_state(1)[0])
         in_idx = np.flatnonzero((tops == top) & (subclass != held))
@@ -378,8 +377,6 @@ def leave_one_subclass_out(
                                  auroc=np.nan, n_train=0, n_test_inliers=0,
                                  n_test_outliers=len(out_idx), fit_seconds=np.nan,
                                  score_seconds=np.nan))
-            if progress is not None:
-                progress.update(n_splits * len(methods))
             continue
         sub_in = subclass[in_idx]
         k_out = min(n_splits, len(out_idx))
@@ -388,30 +385,38 @@ def leave_one_subclass_out(
                     if strat_ok else KFold(n_splits, shuffle=True, random_state=split_seed).split(in_idx))
         out_folds = list(KFold(k_out, shuffle=True, random_state=split_seed).split(out_idx))
         for fold, (tr, te) in enumerate(in_split):
-            train, test_in = in_idx[tr], in_idx[te]
-            test_out = out_idx[out_folds[fold % k_out][1]]
-            test = np.concatenate([test_in, test_out])
-            y_test = np.r_[np.zeros(len(test_in), int), np.ones(len(test_out), int)]
-            X_train, X_test = take(train), take(test)
-            if preprocessor is not None:
-                prep = clone(preprocessor).fit(X_train)
-                X_train, X_test = prep.transform(X_train), prep.transform(X_test)
-            for name, method in methods.items():
-                est = clone(method)
-                params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
-                if "random_state" in params and params["random_state"] is None and random_state is not None:
-                    est.set_params(random_state=(split_seed + fold) % (2**31 - 1))
-                t0 = time.perf_counter()
-                est.fit(X_train, subclass[train])
-                t1 = time.perf_counter()
-                scores = anomaly_scores_of(est, X_test)
-                t2 = time.perf_counter()
-                rows.append(dict(method=name, top_class=top, subclass=held, fold=fold,
-                                 auroc=auroc(y_test, scores), n_train=len(train),
-                                 n_test_inliers=len(test_in), n_test_outliers=len(test_out),
-                                 fit_seconds=t1 - t0, score_seconds=t2 - t1))
-                if progress is not None:
-                    progress.update(1)
+            tasks.append(dict(top=top, held=held, fold=fold, seed=split_seed,
+                              train=in_idx[tr], test_in=in_idx[te],
+                              test_out=out_idx[out_folds[fold % k_out][1]]))
+
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(tasks), desc="leave-one-subclass-out folds")
+
+    def run(task):
+        return _run_fold(task, take(task["train"]),
+                         take(np.concatenate([task["test_in"], task["test_out"]])),
+                         subclass, methods, preprocessor, random_state)
+
+    if n_jobs in (None, 1) or len(tasks) <= 1:
+        results = map(run, tasks)
+    else:
+        from joblib import Parallel, delayed, parallel_config
+
+        # One BLAS/OpenMP thread per worker: the networks are small, so processes scale and
+        # threads only fight over the cores.
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_run_fold)(task, take(task["train"]),
+                                   take(np.concatenate([task["test_in"], task["test_out"]])),
+                                   subclass, methods, preprocessor, random_state)
+                for task in tasks)
+    for fold_rows in results:
+        rows.extend(fold_rows)
+        if progress is not None:
+            progress.update(1)
     if progress is not None:
         progress.close()
 
@@ -424,6 +429,31 @@ def leave_one_subclass_out(
     mean.columns.name = std.columns.name = "subclass"
     return LOSOResult(folds=folds, mean=mean, std=std,
                       top_class={s: mapping[s] for s in columns})
+
+
+def _run_fold(task, X_train, X_test, subclass, methods, preprocessor, random_state) -> list[dict]:
+    """Fit and score every method on one (held-out subclass, fold) split."""
+    train, test_in, test_out = task["train"], task["test_in"], task["test_out"]
+    y_test = np.r_[np.zeros(len(test_in), int), np.ones(len(test_out), int)]
+    if preprocessor is not None:
+        prep = clone(preprocessor).fit(X_train)
+        X_train, X_test = prep.transform(X_train), prep.transform(X_test)
+    rows = []
+    for name, method in methods.items():
+        est = clone(method)
+        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
+        if "random_state" in params and params["random_state"] is None and random_state is not None:
+            est.set_params(random_state=(task["seed"] + task["fold"]) % (2**31 - 1))
+        t0 = time.perf_counter()
+        est.fit(X_train, subclass[train])
+        t1 = time.perf_counter()
+        scores = anomaly_scores_of(est, X_test)
+        t2 = time.perf_counter()
+        rows.append(dict(method=name, top_class=task["top"], subclass=task["held"],
+                         fold=task["fold"], auroc=auroc(y_test, scores), n_train=len(train),
+                         n_test_inliers=len(test_in), n_test_outliers=len(test_out),
+                         fit_seconds=t1 - t0, score_seconds=t2 - t1))
+    return rows
 
 
 def _ordered_subclasses(mapping: dict, present) -> list[str]:

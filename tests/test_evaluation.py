@@ -112,3 +112,13 @@ def test_leave_one_subclass_out_errors():
         ev.leave_one_subclass_out(X, sub, {"IF": IsolationForest()}, top_class={"A1": "A"})
     with pytest.raises(ValueError, match="methods is empty"):
         ev.leave_one_subclass_out(X, sub, {}, top_class={})
+
+
+def test_leave_one_subclass_out_parallel_equals_serial():
+    X, sub = _toy()
+    mapping = {"A1": "A", "A2": "A", "A3": "A", "B1": "B", "B2": "B"}
+    kw = dict(top_class=mapping, preprocessor=StandardScaler(), n_splits=2, random_state=3)
+    serial = ev.leave_one_subclass_out(X, sub, {"IF": IsolationForest(n_estimators=20)}, **kw)
+    parallel = ev.leave_one_subclass_out(X, sub, {"IF": IsolationForest(n_estimators=20)},
+                                         n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(serial.mean, parallel.mean)
