@@ -1,4 +1,5 @@
-"""Anomaly detectors (scikit-learn estimators) and the hierarchical per-class router.
+"""Detectors and classifiers: the ALeRCE detectors, the hierarchical router, the real/bogus CNN,
+the DeepSets one-class stream model and the recursive random forest.
 
 Every detector follows scikit-learn's sign convention (``score_samples``/``decision_function``:
 lower = more abnormal, ``predict`` -> +1/-1) and adds ``anomaly_score(X) = -score_samples(X)``.
@@ -7,6 +8,9 @@ lower = more abnormal, ``predict`` -> +1/-1) and adds ``anomaly_score(X) = -scor
 from astroad_nb.models.autoencoders import VAE, AutoEncoder
 from astroad_nb.models.base import BaseDetector, load_detector
 from astroad_nb.models.classic import OCSVM, IForest
+from astroad_nb.models.cnn import RealBogusCNN
+from astroad_nb.models.deepsets import DeepSetsOneClass
+from astroad_nb.models.forest import RecursiveForest
 from astroad_nb.models.hierarchical import HierarchicalDetector
 from astroad_nb.models.svdd import DeepSVDD, MultiClassDeepSVDD
 from astroad_nb.models.vade import VaDE
@@ -15,14 +19,14 @@ __all__ = [
     "AutoEncoder",
     "BaseDetector",
     "DeepSVDD",
+    "DeepSetsOneClass",
     "HierarchicalDetector",
     "IForest",
     "MultiClassDeepSVDD",
     "OCSVM",
+    "RealBogusCNN",
+    "RecursiveForest",
     "VAE",
     "VaDE",
     "load_detector",
 ]
-from astroad_nb.models.deepsets import DeepSetsOneClass  # noqa: E402
-from astroad_nb.models.forest import RecursiveForest  # noqa: E402
-from astroad_nb.models.cnn import RealBogusCNN  # noqa: E402
