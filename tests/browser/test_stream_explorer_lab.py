@@ -48,14 +48,22 @@ def test_stream_explorer_slider_box_select_and_add_support(lab, lab_server):
 
     sky = plots.nth(0)
     sky.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
-    box = sky.locator(".nsewdrag").first.bounding_box()
     page = lab.page
-    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
-    page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=5)
-    page.mouse.up()
-    expect(count).not_to_contain_text("plot selection 0", timeout=15_000)
+    # A box dragged while the views still apply the slider's restyles is sometimes not reported
+    # to the kernel on a loaded machine (seen 1 run in 3 here): drag again, at most twice more.
+    for attempt in range(3):
+        box = sky.locator(".nsewdrag").first.bounding_box()
+        page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
+        page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=5)
+        page.mouse.up()
+        try:
+            expect(count).not_to_contain_text("plot selection 0", timeout=10_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     selected = _count(panel, "plot selection")
     assert 0 < selected < 840 // 2
     lab.screenshot(panel, "stream_explorer_lab-selection")  # linked brushing in all views
