@@ -413,7 +413,7 @@ class StreamExplorerState:
         frame = self.members()
         name = frame.index.name or "id"
         frame = frame.rename_axis(name).reset_index()
-        for col in frame.columns[frame.dtypes == object]:
+        for col in [c for c, t in frame.dtypes.items() if pd.api.types.is_object_dtype(t)]:
             frame[col] = frame[col].astype(str)  # FITS/ECSV need plain strings
         table = Table.from_pandas(frame)
         table.meta.update({"THRESH": self.threshold, "NSUPPORT": len(self.support)})  # FITS-safe keys
