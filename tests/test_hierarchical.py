@@ -144,6 +144,36 @@ def test_default_classifier_is_balanced_random_forest(fitted):
     assert isinstance(fitted.classifier_, BalancedRandomForestClassifier)
 
 
-def test_save_is_refused_with_advice(fitted, tmp_path):
-    with pytest.raises(NotImplementedError, match="detectors_"):
-        fitted.save(tmp_path / "h")
+def test_save_load_round_trip_without_pickle(fitted, tmp_path):
+    X, _, _, X_test, _ = DATA
+    fitted.save(tmp_path / "h")
+    assert sorted(p.name for p in (tmp_path / "h" / "detectors").iterdir()) == ["0", "1", "2"]
+    loaded = HierarchicalDetector.load(tmp_path / "h")
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    # the numpy tree ensemble reproduces imbalanced-learn's predict_proba exactly
+    np.testing.assert_allclose(loaded.predict_proba(X_test), fitted.predict_proba(X_test),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(loaded.score_samples(X_test), fitted.score_samples(X_test))
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def test_save_with_deep_class_detectors(tmp_path):
+    X, y_top, y_sub, X_test, _ = DATA
+    model = HierarchicalDetector(
+        detector=MultiClassDeepSVDD(hidden_dims=(8,), latent_dim=2, epochs=3, batch_size=64),
+        random_state=1).fit(X, y_top, y_sub)
+    model.save(tmp_path / "h")
+    loaded = HierarchicalDetector.load(tmp_path / "h")
+    assert isinstance(loaded.detectors_[loaded.classes_[0]], MultiClassDeepSVDD)
+    np.testing.assert_allclose(loaded.anomaly_score(X_test), model.anomaly_score(X_test),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_save_refuses_a_classifier_that_needs_pickle(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y_top, _, _, _ = DATA
+    model = HierarchicalDetector(classifier=LogisticRegression(max_iter=200),
+                                 detector=IForest(n_estimators=10), random_state=0).fit(X, y_top)
+    with pytest.raises(TypeError, match="tree-ensemble"):
+        model.save(tmp_path / "h")

@@ -204,7 +204,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         config = {
             "astroad_nb_version": astroad_nb.__version__,
             "class": type(self).__name__,
-            "params": {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()},
+            "params": self._config_params(),
             "feature_names_in": (list(map(str, self.feature_names_in_))
                                  if hasattr(self, "feature_names_in_") else None),
             "n_features_in": int(self.n_features_in_),
@@ -217,8 +217,19 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             import torch
 
             torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, path / WEIGHTS_FILE)
+        self._save_extra(path)
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         return path
+
+    def _config_params(self):
+        """Hyper-parameters stored in config.json (all of them, JSON-safe)."""
+        return {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()}
+
+    def _save_extra(self, path):
+        """Hook: write parts that are not arrays or a state dict (e.g. nested detectors)."""
+
+    def _load_extra(self, path):
+        """Hook: read what :meth:`_save_extra` wrote."""
 
     @classmethod
     def load(cls, path, *, feature_names=None):
@@ -288,6 +299,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
 
             state_dict = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
         model._set_state(arrays, state_dict, config.get("attrs", {}))
+        model._load_extra(path)
         return model
 
 
