@@ -177,9 +177,9 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     def _score(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _get_state(self):
+    def _get_state(self):  # pragma: no cover - abstract
         """Return ``(arrays: dict[str, ndarray], state_dict or None, attrs: dict)``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot be saved yet.")
+        raise NotImplementedError(f"{type(self).__name__} must implement _get_state to be saved.")
 
     def _set_state(self, arrays, state_dict, attrs):  # pragma: no cover - abstract
         raise NotImplementedError
