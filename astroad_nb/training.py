@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["BatchSource", "History", "fit_module", "predict_batches", "resolve_device",
-           "torch_seed"]
+__all__ = ["BatchSource", "History", "fit_module", "history_from_json", "history_to_json",
+           "predict_batches", "resolve_device", "torch_seed"]
 
 
 @dataclass
@@ -59,6 +59,34 @@ class History:
     device: str = "cpu"
     desc: str | None = None
 
+    def to_dict(self):
+        """JSON-safe dict of every attribute (extras such as ``eval_scores`` included).
+
+        Returns
+        -------
+        dict
+        """
+        return {k: _jsonable_value(v) for k, v in vars(self).items()}
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a history written by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : dict
+
+        Returns
+        -------
+        History
+        """
+        names = set(cls.__dataclass_fields__)
+        history = cls(**{k: v for k, v in data.items() if k in names})
+        for key, value in data.items():
+            if key not in names:
+                setattr(history, key, value)
+        return history
+
     def to_frame(self):
         """Return the history as a DataFrame.
 
@@ -76,6 +104,54 @@ class History:
             {"epoch": np.arange(n), "train_loss": np.asarray(self.train_loss, float),
              "val_loss": np.asarray(val, float)}
         )
+
+
+def _jsonable_value(value):
+    """Numbers, lists and dicts as plain JSON types (numpy scalars/arrays converted)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable_value(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def history_to_json(history):
+    """Turn a model's ``history_`` (None, a History or a dict of them) into JSON-safe data.
+
+    Parameters
+    ----------
+    history : None, History or dict of str -> History
+
+    Returns
+    -------
+    None or dict
+        ``{"stages": {name: History.to_dict()}}`` for a dict, ``History.to_dict()`` otherwise.
+    """
+    if history is None:
+        return None
+    if isinstance(history, dict):
+        return {"stages": {name: h.to_dict() for name, h in history.items()}}
+    return history.to_dict()
+
+
+def history_from_json(data):
+    """Inverse of :func:`history_to_json`.
+
+    Parameters
+    ----------
+    data : None or dict
+
+    Returns
+    -------
+    None, History or dict of str -> History
+    """
+    if data is None:
+        return None
+    if "stages" in data:
+        return {name: History.from_dict(h) for name, h in data["stages"].items()}
+    return History.from_dict(data)
 
 
 def resolve_device(device="auto"):

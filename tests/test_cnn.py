@@ -138,6 +138,8 @@ def test_save_load_round_trip(fitted, data, tmp_path):
     loaded = RealBogusCNN.load(tmp_path / "rb")
     np.testing.assert_allclose(loaded.predict_proba(sub), fitted.predict_proba(sub), atol=1e-6)
     assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_  # dataclass fields
+    assert loaded.history_.eval_scores == fitted.history_.eval_scores
     with pytest.raises(FileNotFoundError, match="config.json"):
         RealBogusCNN.load(tmp_path / "nothing")
 

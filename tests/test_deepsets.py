@@ -206,6 +206,8 @@ def test_save_load_round_trip(trained, problems, tmp_path):
     path = trained.save(tmp_path / "deepsets")
     loaded = DeepSetsOneClass.load(path)
     assert loaded.get_params() == trained.get_params()
+    assert loaded.history_ == trained.history_
+    assert loaded.fine_tune_history_ == trained.fine_tune_history_
     np.testing.assert_allclose(loaded.score_problem(problems[4]).to_numpy(),
                                trained.score_problem(problems[4]).to_numpy(), atol=1e-6)
     (path / "config.json").write_text((path / "config.json").read_text().replace(

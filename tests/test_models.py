@@ -143,6 +143,13 @@ def test_save_load_round_trip(fitted, cls, tmp_path, monkeypatch):
                                    for k, v in model.get_params().items()}
     assert calls == ([True] if cls in DEEP else [])
     assert cls.load(tmp_path / "m").offset_ == model.offset_
+    if cls in DEEP:  # the training history travels with the weights
+        histories = model.history_ if isinstance(model.history_, dict) else {"": model.history_}
+        restored = (loaded.history_ if isinstance(loaded.history_, dict)
+                    else {"": loaded.history_})
+        assert restored.keys() == histories.keys()
+        for name, history in histories.items():
+            assert restored[name] == history
 
 
 def test_load_with_wrong_class_raises(fitted, tmp_path):

@@ -375,10 +375,13 @@ class TorchDetector(BaseDetector):
         return self._score_standardized(self._standardize(X))
 
     def _get_state(self):
+        from astroad_nb.training import history_to_json
+
         arrays = {"x_mean_": self.x_mean_, "x_scale_": self.x_scale_}
         for name in self._extra_arrays:
             arrays[name] = np.asarray(getattr(self, name))
-        return arrays, self.network_.state_dict(), {}
+        return arrays, self.network_.state_dict(), {
+            "history": history_to_json(getattr(self, "history_", None))}
 
     def _set_state(self, arrays, state_dict, attrs):
         from astroad_nb.training import resolve_device
@@ -392,4 +395,6 @@ class TorchDetector(BaseDetector):
             self.network_ = self._build_network(self.n_features_in_)
         self.network_.load_state_dict(state_dict)
         self.network_.to(self.device_).eval()
-        self.history_ = None  # training history is not saved
+        from astroad_nb.training import history_from_json
+
+        self.history_ = history_from_json(attrs.get("history"))

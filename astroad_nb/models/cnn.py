@@ -29,6 +29,7 @@ from torch import nn
 
 import astroad_nb
 from astroad_nb.models.base import CONFIG_FILE, WEIGHTS_FILE, _jsonable, _version_key
+from astroad_nb.training import history_from_json, history_to_json
 
 __all__ = [
     "DihedralAugment",
@@ -613,7 +614,8 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         params = {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()}
         config = {"astroad_nb_version": astroad_nb.__version__, "class": type(self).__name__,
                   "params": params, "n_channels_in": self.n_channels_in_,
-                  "image_shape": list(self.image_shape_)}
+                  "image_shape": list(self.image_shape_),
+                  "history": history_to_json(self.history_)}
         torch.save({k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
                    path / WEIGHTS_FILE)
         (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
@@ -666,5 +668,5 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         net.load_state_dict(torch.load(path / WEIGHTS_FILE, map_location="cpu",
                                        weights_only=True))
         model.network_ = net.to(model.device_).eval()
-        model.history_ = None  # the training history is not saved
+        model.history_ = history_from_json(config.get("history"))
         return model

@@ -34,6 +34,8 @@ from sklearn.utils import check_random_state
 from torch import nn
 from torch.nn import functional as F
 
+from astroad_nb.training import history_from_json, history_to_json
+
 __all__ = [
     "DeepSetsNet",
     "DeepSetsOneClass",
@@ -681,6 +683,8 @@ class DeepSetsOneClass(BaseEstimator):
             "params": {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()},
             "feature_names_in": list(map(str, self.feature_names_in_)),
             "n_features_in": int(self.n_features_in_),
+            "history": history_to_json(self.history_),
+            "fine_tune_history": history_to_json(self.fine_tune_history_),
         }
         torch.save({k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
                    path / _WEIGHTS)
@@ -726,5 +730,6 @@ class DeepSetsOneClass(BaseEstimator):
         state = torch.load(path / _WEIGHTS, map_location="cpu", weights_only=True)
         model.network_.load_state_dict(state)
         model.network_.to(model.device_).eval()
-        model.history_ = model.fine_tune_history_ = None
+        model.history_ = history_from_json(config.get("history"))
+        model.fine_tune_history_ = history_from_json(config.get("fine_tune_history"))
         return model
