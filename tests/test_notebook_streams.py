@@ -3,15 +3,8 @@ sizes, passes its own checks, and its panel records support-set edits in the lab
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_stellar_streams_deepsets.ipynb"
 
 # Drives the simulated-GD-1 panel as a person would: raise the threshold, box-select three
 # field stars (the indices plotly's on_selection passes), add them to the support set.
@@ -28,29 +21,12 @@ print("FINITE", bool(np.isfinite(explorer.state.proba).all()))
 """
 
 
-def _stdout(cell):
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream")
-
-
-def test_streams_notebook_runs_and_panel_records_support(tmp_path):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(DRIVE))
-    old = dict(os.environ)
-    db = tmp_path / "labels.sqlite"
-    os.environ.update(ASTROAD_FAST="1", ASTROAD_LABELS_DB=str(db), MPLBACKEND="Agg")
-    try:
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(tmp_path)}},
-                       store_widget_state=False).execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
-    assert "notebook checks passed" in _stdout(nb.cells[-2])
-    out = _stdout(nb.cells[-1])
+def test_streams_notebook_runs_and_panel_records_support(run_notebook):
+    done = run_notebook("03_stellar_streams_deepsets.ipynb", extra_cells=[DRIVE], timeout=900)
+    db = done.labels_db
+    assert not done.errors
+    assert "notebook checks passed" in done.stdout(-2)
+    out = done.stdout(-1)
     selected, expected = map(int, re.search(r"SELECTED (\d+) (\d+)", out).groups())
     assert selected == expected
     before, after = map(int, re.search(r"SUPPORT (\d+) (\d+)", out).groups())
