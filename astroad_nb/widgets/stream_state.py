@@ -10,12 +10,13 @@ re-scores the field through a user-given callable and exports the members.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["StreamExplorerState", "VIEWS"]
+__all__ = ["StreamExplorerState", "VIEWS", "selection_mask"]
 
 #: The three linked views: name -> title.
 VIEWS = {"sky": "sky", "pm": "proper motions", "cmd": "colour-magnitude"}
@@ -24,6 +25,76 @@ _GAIA_PHOT = ("phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag")
 _PS1_PHOT = ("g_mean_psf_mag", "i_mean_psf_mag")
 _EXPORT_FORMATS = {".csv": "ascii.csv", ".ecsv": "ascii.ecsv", ".fits": "fits", ".fit": "fits"}
 _LAYERS = ("field", "support")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_LASSO_PATH = re.compile(rf"(?:\s*M\s*{_NUMBER}\s*,\s*{_NUMBER}(?:\s*L\s*{_NUMBER}\s*,\s*{_NUMBER})*\s*Z?)+\s*")
+
+
+def selection_mask(x, y, selections) -> np.ndarray:
+    """Which points lie inside any of the boxes / lassos that plotly drew in a view.
+
+    Parameters
+    ----------
+    x, y : array-like of float, shape (n_points,)
+        Data coordinates of the points. NaN is never inside. An inverted axis changes nothing:
+        plotly gives the shapes in data coordinates too.
+    selections : sequence of dict
+        Entries of a figure's ``layout.selections``, as plotly writes them after a drag:
+        ``{"type": "rect", "x0": .., "x1": .., "y0": .., "y1": ..}`` for a box (corners in any
+        order, edges inside) or ``{"type": "path", "path": "M x,y L x,y ... Z"}`` for a lasso.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_points,)
+
+    Raises
+    ------
+    ValueError
+        If a selection is neither a box nor a lasso path.
+
+    Examples
+    --------
+    >>> selection_mask([0.5, 2.0], [0.5, 0.5], [{"type": "rect", "x0": 1, "x1": 0, "y0": 0, "y1": 1}])
+    array([ True, False])
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    inside = np.zeros(x.shape, dtype=bool)
+    for selection in selections:
+        kind = selection.get("type") or ("path" if "path" in selection else "rect")
+        if kind == "rect":
+            inside |= _in_box(x, y, selection)
+        elif kind == "path":
+            for polygon in _lasso_polygons(selection.get("path", "")):
+                inside |= _in_polygon(x, y, polygon)
+        else:
+            raise ValueError(f"unsupported selection type {kind!r}; plotly draws 'rect' (box) "
+                             "or 'path' (lasso).")
+    return inside
+
+
+def _in_box(x, y, box) -> np.ndarray:
+    (x_lo, x_hi), (y_lo, y_hi) = (sorted((float(box[f"{axis}0"]), float(box[f"{axis}1"])))
+                                  for axis in "xy")
+    return (x >= x_lo) & (x <= x_hi) & (y >= y_lo) & (y <= y_hi)
+
+
+def _lasso_polygons(path) -> list[np.ndarray]:
+    """The closed polygons, each of shape (n_vertices, 2), of an SVG path ``M x,y L x,y ... Z``."""
+    if not _LASSO_PATH.fullmatch(path):
+        raise ValueError(f"unsupported lasso path {path[:60]!r}; expected 'M x,y L x,y ... Z'.")
+    return [np.array(re.findall(_NUMBER, sub), dtype=float).reshape(-1, 2)
+            for sub in path.split("M")[1:]]
+
+
+def _in_polygon(x, y, polygon) -> np.ndarray:
+    """Even-odd ray casting: a point is inside when a ray to +x crosses the edges an odd number
+    of times."""
+    inside = np.zeros(x.shape, dtype=bool)
+    for (x_a, y_a), (x_b, y_b) in zip(polygon, np.roll(polygon, -1, axis=0)):
+        spans = (y_a > y) != (y_b > y)  # the edge crosses the point's height (never horizontal)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = x_a + (y - y_a) * (x_b - x_a) / (y_b - y_a)
+        inside ^= spans & (x < x_cross)
+    return inside
 
 
 def _as_frame(field) -> pd.DataFrame:
@@ -235,15 +306,44 @@ class StreamExplorerState:
         pandas.Index
             The whole selection (both layers).
         """
-        if layer not in _LAYERS:
-            raise ValueError(f"layer must be one of {_LAYERS}, got {layer!r}.")
-        rows = self.display_rows if layer == "field" else self.field.index.get_indexer(self.support)
+        rows = self._layer_rows(layer)
         inds = np.asarray(point_inds, dtype=int).ravel()
         if inds.size and (inds.min() < 0 or inds.max() >= len(rows)):
             raise IndexError(f"point index out of range for the {layer} layer "
                              f"({len(rows)} points): {inds.min()}..{inds.max()}.")
         self._selection[layer] = self.field.index[rows[inds]]
         return self.selection
+
+    def select_in_view(self, view, selections):
+        """Select the displayed stars inside the boxes / lassos drawn in one view.
+
+        This is how the panel learns a selection: from the shapes plotly writes into the
+        figure's layout, which reach Python reliably, rather than from plotly's point events.
+
+        Parameters
+        ----------
+        view : {'sky', 'pm', 'cmd'}
+        selections : sequence of dict
+            The view's ``layout.selections`` (see :func:`selection_mask`); empty clears the
+            plot selection.
+
+        Returns
+        -------
+        pandas.Index
+            The whole selection (field stars, then support stars).
+        """
+        x, y = self.view_columns(view)[:2]
+        for layer in _LAYERS:
+            rows = self._layer_rows(layer)
+            inside = selection_mask(x[rows], y[rows], selections)
+            self._selection[layer] = self.field.index[rows[inside]]
+        return self.selection
+
+    def _layer_rows(self, layer) -> np.ndarray:
+        """Field positions of the points of one trace: displayed field stars or support stars."""
+        if layer not in _LAYERS:
+            raise ValueError(f"layer must be one of {_LAYERS}, got {layer!r}.")
+        return self.display_rows if layer == "field" else self.field.index.get_indexer(self.support)
 
     def select_ids(self, ids):
         """Set the plot selection to these field labels (scripts, tests)."""

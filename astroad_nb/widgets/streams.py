@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from contextlib import contextmanager
+from functools import partial
 
 import ipywidgets as widgets
 import numpy as np
@@ -116,10 +117,13 @@ class StreamExplorer:
         self.message = widgets.HTML()
 
         self.threshold_slider.observe(self._on_threshold, names="value")
-        for fig in self.figures.values():
-            fig.data[0].on_selection(self._on_select_field)
-            fig.data[1].on_selection(self._on_select_support)
-            fig.data[0].on_deselect(self._on_deselect)
+        for view, fig in self.figures.items():
+            # The box / lasso shapes, not plotly's on_selection: the browser sends every point
+            # event (hover, unhover, selected, deselect) through one widget attribute, and
+            # ipywidgets keeps only the latest value of an attribute while an earlier message
+            # awaits the kernel, so an unhover right after the drag could replace the
+            # selection. The shapes travel in layout relayouts and are state, not events.
+            fig.layout.on_change(partial(self._on_selections, view), "selections")
         self.add_button.on_click(self._on_add)
         self.remove_button.on_click(self._on_remove)
         self.clear_button.on_click(self._on_clear)
@@ -173,14 +177,9 @@ class StreamExplorer:
     def _on_threshold(self, change):
         self.set_threshold(change["new"])
 
-    def _on_select_field(self, trace, points, selector):
-        self.select_points(points.point_inds, layer="field")
-
-    def _on_select_support(self, trace, points, selector):
-        self.select_points(points.point_inds, layer="support")
-
-    def _on_deselect(self, trace, points):
-        self.clear_selection(boxes=False)  # the user's double-click already removed the box
+    def _on_selections(self, view, layout, selections):
+        # ``selections`` is plotly's cached tuple, stale after a relayout: read the layout's JSON
+        self.select_in_view(view, layout.to_plotly_json().get("selections", ()))
 
     def _on_add(self, button):
         self.add_selection_to_support()
@@ -206,6 +205,21 @@ class StreamExplorer:
     def select_points(self, point_inds, layer="field"):
         """Record a plot selection (point indices of the ``layer`` trace) and show it everywhere."""
         self.state.select_points(point_inds, layer=layer)
+        self._show_selection()
+        self._show_status()
+
+    def select_in_view(self, view, selections):
+        """Record the stars inside the boxes / lassos drawn in one view and show them everywhere.
+
+        Parameters
+        ----------
+        view : {'sky', 'pm', 'cmd'}
+        selections : sequence of dict
+            The view's ``layout.selections`` as plotly writes them after a drag (see
+            :func:`~astroad_nb.widgets.stream_state.selection_mask`); empty (a double-click, or
+            our own erasing of the boxes) clears the plot selection.
+        """
+        self.state.select_in_view(view, selections)
         self._show_selection()
         self._show_status()
 

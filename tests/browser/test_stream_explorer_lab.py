@@ -1,8 +1,10 @@
 """The stream explorer renders and responds in real JupyterLab (headless Debian Chromium).
 
-A real mouse box-drag on the sky view reaches the kernel through plotly's FigureWidget
-``on_selection``, and "add selection to support" grows the support set: the whole path from the
-page to :class:`~astroad_nb.widgets.stream_state.StreamExplorerState` and SQLite.
+A real mouse box-drag on the sky view reaches the kernel (through the box's shape in the
+figure's ``layout.selections``) and selects exactly the points plotly highlighted; "add
+selection to support" grows the support set; a lasso on the inverted colour-magnitude view and
+a double-click work too: the whole path from the page to
+:class:`~astroad_nb.widgets.stream_state.StreamExplorerState` and SQLite.
 """
 
 from __future__ import annotations
@@ -23,6 +25,32 @@ def _count(panel, name):
     """An integer from the count line, e.g. ``support 8``."""
     text = panel.locator(".astroad-count").inner_text()
     return int(re.search(rf"{name}\s+(\d+)", text).group(1))
+
+
+def _drag(page, plot, path):
+    """Press the mouse in a plot, move it through ``path`` and release it.
+
+    ``path`` is a list of (x, y) fractions of the plot area. Before the drag, a listener keeps
+    the number of points in plotly's own next ``plotly_selected`` event (see
+    :func:`_plotly_selected`).
+    """
+    plot.evaluate("gd => { gd.astroadSelected = null; gd.on('plotly_selected', "
+                  "e => { gd.astroadSelected = e ? e.points.length : 0; }); }")
+    plot.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    (x0, y0), *rest = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in path]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in rest:
+        page.mouse.move(x, y, steps=5)
+    page.mouse.up()
+
+
+def _plotly_selected(plot):
+    """Points (both traces) that plotly selected at the end of the last :func:`_drag`."""
+    gd = plot.element_handle()
+    plot.page.wait_for_function("gd => gd.astroadSelected !== null", arg=gd, timeout=10_000)
+    return gd.evaluate("gd => gd.astroadSelected")
 
 
 @pytest.mark.browser
@@ -47,14 +75,7 @@ def test_stream_explorer_renders_three_views_and_slider_counts(lab, lab_server):
     lab.assert_widgets_healthy()
 
 
-# Known issue (see the closing note of the stream-explorer work): in some browser sessions
-# plotly's box-selection event of the WebGL views never reaches the kernel (the box is drawn,
-# the selection is not reported, and re-running the cell does not help in that session).
-# The test stays in the default run and must pass most of the time, but a lost event is not
-# allowed to fail CI until the front-end cause is found.
 @pytest.mark.browser
-@pytest.mark.xfail(strict=False, reason="plotly WebGL box selection sometimes not reported "
-                   "to the kernel in headless Chromium (known issue)")
 def test_stream_explorer_slider_box_select_and_add_support(lab, lab_server):
     lab.open_notebook(NOTEBOOK)
     lab.run_all_cells()
@@ -70,34 +91,11 @@ def test_stream_explorer_slider_box_select_and_add_support(lab, lab_server):
     support_before = _count(panel, "support")
 
     page = lab.page
-    # Known issue (closing note): now and then a freshly shown explorer never reports a box
-    # selection to the kernel (the box is drawn, plotly's selection event does not arrive;
-    # once lost, further drags on that figure are lost too). A person would re-run the cell:
-    # so does the test, at most twice, and then the drag must work.
-    for attempt in range(3):
-        if attempt:
-            lab.run_all_cells()
-            lab.wait_idle(timeout_s=180)
-            panel = lab.wait_for(".astroad-streams", timeout_s=180)
-            plots = panel.locator(".js-plotly-plot")
-            count = panel.locator(".astroad-count")
-            expect(plots).to_have_count(3, timeout=30_000)
-            expect(count).to_contain_text("plot selection 0", timeout=30_000)
-        sky = plots.nth(0)
-        sky.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
-        box = sky.locator(".nsewdrag").first.bounding_box()
-        page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
-        page.mouse.down()
-        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"], steps=5)
-        page.mouse.move(box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"], steps=5)
-        page.mouse.up()
-        try:
-            expect(count).not_to_contain_text("plot selection 0", timeout=10_000)
-            break
-        except AssertionError:
-            lab.screenshot(panel, f"stream_explorer_lab-lost-drag-{attempt}")
-            if attempt == 2:
-                raise
+    sky = plots.nth(0)
+    _drag(page, sky, [(0.3, 0.3), (0.5, 0.5), (0.7, 0.7)])  # a box, as a person drags it
+    # the kernel's selection (from the box's shape) is exactly the points plotly highlighted
+    expect(count).to_contain_text(re.compile(rf"plot selection {_plotly_selected(sky)}$"),
+                                  timeout=15_000)
     selected = _count(panel, "plot selection")
     assert 0 < selected < 840 // 2
     lab.screenshot(panel, "stream_explorer_lab-selection")  # linked brushing in all views
@@ -110,6 +108,19 @@ def test_stream_explorer_slider_box_select_and_add_support(lab, lab_server):
         rows = con.execute("SELECT label, context FROM labels WHERE active = 1").fetchall()
     assert rows == [("member", "streams")] * (support_after - support_before)
     assert "plot selection 0" in count.inner_text()
+
+    # a concave lasso on the colour-magnitude view (inverted magnitude axis), then a
+    # double-click that clears it
+    cmd = plots.nth(2)
+    cmd.hover()  # shows the mode bar
+    cmd.locator(".modebar-btn[data-val='lasso']").click()
+    _drag(page, cmd, [(0.15, 0.15), (0.9, 0.2), (0.85, 0.9), (0.5, 0.5), (0.2, 0.85), (0.12, 0.2)])
+    lassoed = _plotly_selected(cmd)
+    assert lassoed > 0
+    expect(count).to_contain_text(re.compile(rf"plot selection {lassoed}$"), timeout=15_000)
+    box = cmd.locator(".nsewdrag").first.bounding_box()
+    page.mouse.dblclick(box["x"] + 0.05 * box["width"], box["y"] + 0.05 * box["height"])
+    expect(count).to_contain_text(re.compile(r"plot selection 0$"), timeout=15_000)
 
     handle = panel.locator(".widget-hslider .noUi-handle")
     handle.focus()
