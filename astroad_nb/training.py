@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["BatchSource", "History", "fit_module", "history_from_json", "history_to_json",
-           "predict_batches", "resolve_device", "torch_seed"]
+__all__ = ["PRECISIONS", "BatchSource", "History", "fit_module", "history_from_json",
+           "history_to_json", "mixed_precision", "predict_batches", "resolve_device", "torch_seed"]
 
 
 @dataclass
@@ -257,6 +257,7 @@ def fit_module(
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
     clip_grad_norm: float | None = None,
     val_data=None,
+    precision: str = "fp32",
     device="auto",
     random_state=None,
     verbose: int = 0,
@@ -304,6 +305,12 @@ def fit_module(
         Only with a ``BatchSource`` ``train_data``: validation batches, drawn once (from a
         generator seeded by ``random_state``) and re-used every epoch to monitor early stopping.
         Without it the training loss is monitored.
+    precision : {"fp32", "bf16"}, default="fp32"
+        ``"bf16"`` runs the forward passes (training and validation) under
+        :func:`torch.autocast` with bfloat16: matrix products in bf16 with fp32 accumulation,
+        weights, gradients and optimizer state stay fp32 (mixed precision). About 1.5x faster
+        on CPUs with AVX512-BF16 / AMX and on recent GPUs; losses should cast network outputs
+        to fp32 before reducing them.
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA when present, else CPU.
     random_state : int, RandomState or None
@@ -325,6 +332,7 @@ def fit_module(
     """
     start = time.perf_counter()
     device = resolve_device(device)
+    autocast = mixed_precision(device, precision)
     module.to(device)
     source = train_data if _is_source(train_data) else None
     if source is None and val_data is not None:
@@ -387,7 +395,8 @@ def fit_module(
                 batch = _to_device(item, device)
             rows = batch[0].shape[0]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(batch)
+            with autocast():
+                loss = loss_fn(batch)
             loss.backward()
             if clip_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
@@ -403,8 +412,9 @@ def fit_module(
 
         monitored = train_loss
         if val_data is not None:
-            monitored = (_evaluate(module, loss_fn, val_data, batch_size=max(batch_size, 4096))
-                         if source is None else _evaluate_batches(module, loss_fn, val_data))
+            with autocast():
+                monitored = (_evaluate(module, loss_fn, val_data, batch_size=max(batch_size, 4096))
+                             if source is None else _evaluate_batches(module, loss_fn, val_data))
             history.val_loss.append(monitored)
         history.epochs_run = epoch + 1
 
@@ -430,6 +440,39 @@ def fit_module(
     module.eval()
     history.seconds = time.perf_counter() - start
     return history
+
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def mixed_precision(device, precision="fp32"):
+    """Return a factory of autocast contexts for ``precision`` on ``device``.
+
+    Parameters
+    ----------
+    device : torch.device
+    precision : {"fp32", "bf16"}
+
+    Returns
+    -------
+    callable
+        ``autocast()`` gives a context manager: :func:`torch.autocast` with bfloat16 for
+        ``"bf16"``, a disabled one for ``"fp32"``.
+
+    Raises
+    ------
+    ValueError
+        For another precision.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    device = torch.device(device)
+    enabled = precision == "bf16"
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    return autocast
 
 
 def _evaluate(module, loss_fn, data, batch_size):

@@ -122,6 +122,23 @@ def test_same_random_state_same_scores(fitted, cls):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("cls", DEEP, ids=lambda c: c.__name__)
+def test_bf16_mixed_precision_training_matches_fp32_quality(fitted, cls):
+    _, _, X_test, y_test = DATA
+    model = fit(make(cls, precision="bf16"))
+    scores = model.anomaly_score(X_test)
+    assert scores.dtype == np.float64 and np.isfinite(scores).all()
+    auc_bf16 = roc_auc_score(y_test, scores)
+    auc_fp32 = roc_auc_score(y_test, fitted[cls].anomaly_score(X_test))
+    assert auc_bf16 >= auc_fp32 - 0.02, (auc_bf16, auc_fp32)
+    assert not np.array_equal(scores, fitted[cls].anomaly_score(X_test))  # bf16 really ran
+
+
+def test_unknown_precision_is_rejected():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        fit(make(AutoEncoder, precision="fp16"))
+
+
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_save_load_round_trip(fitted, cls, tmp_path, monkeypatch):
     model = fitted[cls]

@@ -172,3 +172,28 @@ def test_predict_batches_matches_single_pass():
         ref = net(torch.from_numpy(X))[:, 0].numpy()
     assert out.dtype == np.float64 and out.shape == (1000,)
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_autocast_trains_with_fp32_weights_and_grads():
+    X, y = _problem()
+    net = _net()
+    seen = []
+
+    def loss(batch):
+        x, target = batch
+        out = net(x)
+        seen.append(out.dtype)
+        return torch.nn.functional.mse_loss(out.float(), target)
+
+    hist = fit_module(net, loss, (X, y), epochs=8, batch_size=32, lr=1e-2, patience=None,
+                      precision="bf16", device="cpu", random_state=0)
+    assert set(seen) == {torch.bfloat16}  # the Linear ran in bf16 (training and validation)
+    assert all(p.dtype == torch.float32 for p in net.parameters())
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+
+
+def test_unknown_precision_raises():
+    X, y = _problem()
+    net = _net()
+    with pytest.raises(ValueError, match="precision must be one of"):
+        fit_module(net, _mse_loss(net), (X, y), epochs=1, precision="fp16", device="cpu")

@@ -26,7 +26,7 @@ def reconstruction_loss(x_hat, x):
     -------
     Tensor, scalar (the usual ``mse_loss``)
     """
-    return torch.nn.functional.mse_loss(x_hat, x)
+    return torch.nn.functional.mse_loss(x_hat.float(), x)  # fp32 even under bf16 autocast
 
 
 def gaussian_kl(mu, log_var):
@@ -48,6 +48,7 @@ def vae_loss(x_hat, x, mu, log_var, beta=1.0):
     -------
     Tensor, scalar
     """
+    x_hat, mu, log_var = x_hat.float(), mu.float(), log_var.float()  # fp32 under autocast
     rec = 0.5 * (x_hat - x).pow(2).sum(dim=1)
     return (rec + beta * gaussian_kl(mu, log_var)).mean()
 
@@ -68,6 +69,9 @@ class AutoEncoder(TorchDetector):
         Early-stopping patience on the validation loss.
     val_fraction : float, default=0.1
     contamination : float in (0, 0.5], default=0.1
+    precision : {"fp32", "bf16"}, default="fp32"
+        Training arithmetic: ``"bf16"`` trains with bfloat16 mixed precision (about 1.5x
+        faster on CPUs with AVX512-BF16 / AMX and on recent GPUs); scores are always fp32.
     device : str, default="auto"
         CUDA when available, else CPU.
     random_state : int or None, default=None
@@ -91,7 +95,7 @@ class AutoEncoder(TorchDetector):
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, epochs=100, batch_size=256,
                  lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1, contamination=0.1,
-                 device="auto", random_state=None, verbose=0):
+                 precision="fp32", device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.epochs = epochs
@@ -101,6 +105,7 @@ class AutoEncoder(TorchDetector):
         self.patience = patience
         self.val_fraction = val_fraction
         self.contamination = contamination
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -139,8 +144,8 @@ class VAE(TorchDetector):
     latent_dim : int, default=32
     beta : float, default=1.0
         KL weight in the training loss and the score.
-    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, device,
-    random_state, verbose
+    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, precision,
+    device, random_state, verbose
         As :class:`AutoEncoder`.
 
     Attributes
@@ -152,7 +157,7 @@ class VAE(TorchDetector):
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, beta=1.0, epochs=100,
                  batch_size=256, lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1,
-                 contamination=0.1, device="auto", random_state=None, verbose=0):
+                 contamination=0.1, precision="fp32", device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.beta = beta
@@ -163,6 +168,7 @@ class VAE(TorchDetector):
         self.patience = patience
         self.val_fraction = val_fraction
         self.contamination = contamination
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

@@ -337,11 +337,16 @@ class TorchDetector(BaseDetector):
             raise ValueError(f"hidden_dims must be positive ints, got {self.hidden_dims!r}.")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}.")
+        from astroad_nb.training import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
 
     def _fit_kwargs(self, seed, desc, epochs=None):
         return dict(val_fraction=self.val_fraction, epochs=epochs or self.epochs,
                     batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                    patience=self.patience, device=self.device, random_state=seed,
+                    patience=self.patience, precision=self.precision, device=self.device,
+                    random_state=seed,
                     verbose=self.verbose, desc=f"{type(self).__name__} {desc}")
 
     def _fit(self, X, y):

@@ -33,7 +33,7 @@ def svdd_loss(z, centers, labels=None):
     Tensor, scalar
     """
     c = centers[0] if labels is None else centers.index_select(0, labels)
-    return (z - c).pow(2).sum(dim=1).mean()
+    return (z.float() - c).pow(2).sum(dim=1).mean()  # fp32 even under bf16 autocast
 
 
 def init_centers(Z, labels, n_centers, eps=0.1):
@@ -72,8 +72,8 @@ class DeepSVDD(TorchDetector):
         Auto-encoder pre-training epochs (None: same as ``epochs``; 0: no pre-training).
     eps : float, default=0.1
         Minimum absolute value of each centre coordinate.
-    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, device,
-    random_state, verbose
+    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, precision,
+    device, random_state, verbose
         As :class:`~astroad_nb.models.AutoEncoder`.
 
     Attributes
@@ -90,7 +90,7 @@ class DeepSVDD(TorchDetector):
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, pretrain_epochs=None,
                  eps=0.1, epochs=100, batch_size=256, lr=1e-3, weight_decay=1e-6, patience=10,
-                 val_fraction=0.1, contamination=0.1, device="auto", random_state=None,
+                 val_fraction=0.1, contamination=0.1, precision="fp32", device="auto", random_state=None,
                  verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -103,6 +103,7 @@ class DeepSVDD(TorchDetector):
         self.patience = patience
         self.val_fraction = val_fraction
         self.contamination = contamination
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose

@@ -55,6 +55,8 @@ def vade_loss(x_hat, x, mu, log_var, z, pi_logits, mu_prior, log_var_prior):
     -------
     Tensor of shape (n,)
     """
+    # network outputs in fp32 (they are bf16 under autocast): the mixture terms need the range
+    x_hat, mu, log_var, z = x_hat.float(), mu.float(), log_var.float(), z.float()
     log_pi = F.log_softmax(pi_logits, dim=0)
     lvp = log_var_prior.clamp(*PRIOR_LOG_VAR_RANGE)
     log_gamma = _responsibilities(z, log_pi, mu_prior, lvp)
@@ -81,8 +83,8 @@ class VaDE(TorchDetector):
         Mixture components of the prior (capped at the number of training samples).
     pretrain_epochs : int or None, default=None
         Auto-encoder pre-training epochs (None: same as ``epochs``).
-    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, device,
-    random_state, verbose
+    epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, precision,
+    device, random_state, verbose
         As :class:`~astroad_nb.models.AutoEncoder`.
 
     Attributes
@@ -98,7 +100,7 @@ class VaDE(TorchDetector):
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, n_components=5,
                  pretrain_epochs=None, epochs=100, batch_size=256, lr=1e-3, weight_decay=1e-6,
-                 patience=10, val_fraction=0.1, contamination=0.1, device="auto",
+                 patience=10, val_fraction=0.1, contamination=0.1, precision="fp32", device="auto",
                  random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
@@ -111,6 +113,7 @@ class VaDE(TorchDetector):
         self.patience = patience
         self.val_fraction = val_fraction
         self.contamination = contamination
+        self.precision = precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
