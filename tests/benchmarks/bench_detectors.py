@@ -9,8 +9,8 @@ per row). Thread count is whatever torch picked (``torch.set_num_threads`` is le
 Targets: training >= 2x PyOD's speed, scoring >= 80 % of the matmul peak, AUROC within 0.01 of
 PyOD or better. In fp32 both libraries run the same matrix products, so our gain is loop
 overhead only, bounded by a bare loop of the same network (the "floor" row, timed here too);
-the 2x training target is met with ``precision="bf16"`` (mixed precision, the "bf16" row) at
-an unchanged AUROC.
+the 2x training target is reachable only with ``precision="bf16"`` (mixed precision, the
+"bf16" row: x1.6-x2.15 over six runs on a 2-core VM) at an unchanged AUROC.
 """
 
 from __future__ import annotations
@@ -300,8 +300,9 @@ def test_benchmark_against_pyod():
         ours, bf16, pyod = r["ours"], r["bf16"], r["pyod"]
         assert ours["auroc"] >= pyod["auroc"] - 0.01, name
         assert bf16["auroc"] >= pyod["auroc"] - 0.01, name
-        # fp32: both libraries run the same matrix products, so the gain is loop overhead and
-        # is bounded by the bare loop (floor); the 2x target is met with bf16 mixed precision.
+        # fp32: both libraries run the same matrix products, so the gain is loop overhead,
+        # bounded by the bare loop (floor). The issue's 2x is only reachable with bf16 mixed
+        # precision, and on a 2-core VM not in every run (x1.6-x2.15 measured).
         assert pyod["s_per_epoch"] / ours["s_per_epoch"] >= 1.25, name
         assert ours["s_per_epoch"] <= 1.25 * r["floor_s_per_epoch"], name
         assert pyod["s_per_epoch"] / bf16["s_per_epoch"] >= 2.0, name
