@@ -26,6 +26,34 @@ def _average_path_length(n):
     return out
 
 
+def flat_tree_nodes(tree, offset, features=None):
+    """A fitted scikit-learn tree's nodes as flat arrays for numpy scoring of a whole ensemble.
+
+    Leaves point to themselves (so a walk may overshoot the depth safely) with threshold +inf.
+
+    Parameters
+    ----------
+    tree : sklearn.tree._tree.Tree
+    offset : int
+        Index of this tree's root in the ensemble's concatenated node arrays.
+    features : array-like of int, optional
+        Maps the tree's feature indices to the ensemble's columns (IsolationForest sub-sampling).
+
+    Returns
+    -------
+    left, right, feature, threshold : ndarray of shape (tree.node_count,)
+    """
+    idx = np.arange(tree.node_count)
+    leaf = tree.children_left == -1
+    split_feature = np.maximum(tree.feature, 0)
+    if features is not None:
+        split_feature = np.asarray(features)[split_feature]
+    return (np.where(leaf, idx, tree.children_left) + offset,
+            np.where(leaf, idx, tree.children_right) + offset,
+            np.where(leaf, 0, split_feature),
+            np.where(leaf, np.inf, tree.threshold))
+
+
 class IForest(BaseDetector):
     """Isolation Forest (scikit-learn's), scored from its tree arrays.
 
@@ -78,12 +106,9 @@ class IForest(BaseDetector):
         for est, features in zip(forest.estimators_, forest.estimators_features_, strict=True):
             tree = est.tree_
             n = tree.node_count
-            idx = np.arange(n)
-            leaf = tree.children_left == -1
-            left.append(np.where(leaf, idx, tree.children_left) + offset)
-            right.append(np.where(leaf, idx, tree.children_right) + offset)
-            feature.append(np.where(leaf, 0, np.asarray(features)[np.maximum(tree.feature, 0)]))
-            threshold.append(np.where(leaf, np.inf, tree.threshold))
+            for out, arr in zip((left, right, feature, threshold),
+                                flat_tree_nodes(tree, offset, features), strict=True):
+                out.append(arr)
             depths = tree.compute_node_depths()  # root has depth 1
             value.append(depths + _average_path_length(tree.n_node_samples) - 1.0)
             roots.append(offset)

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from astroad_nb.models.base import BaseDetector
-from astroad_nb.models.classic import IForest
+from astroad_nb.models.classic import IForest, flat_tree_nodes
 from astroad_nb.models.svdd import MultiClassDeepSVDD
 
 __all__ = ["HierarchicalDetector", "default_classifier"]
@@ -271,12 +271,9 @@ class TreeEnsembleProba:
             est = est[-1] if hasattr(est, "steps") else est
             tree = est.tree_
             n = tree.node_count
-            idx = np.arange(n)
-            leaf = tree.children_left == -1
-            left.append(np.where(leaf, idx, tree.children_left) + offset)
-            right.append(np.where(leaf, idx, tree.children_right) + offset)
-            feature.append(np.where(leaf, 0, np.maximum(tree.feature, 0)))
-            threshold.append(np.where(leaf, np.inf, tree.threshold))
+            for out, arr in zip((left, right, feature, threshold), flat_tree_nodes(tree, offset),
+                                strict=True):
+                out.append(arr)
             value = tree.value[:, 0, :].astype(np.float64)
             proba.append(value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300))
             roots.append(offset)

@@ -53,8 +53,8 @@ def _plotly_selected(plot):
     return gd.evaluate("gd => gd.astroadSelected")
 
 
-@pytest.mark.browser
-def test_stream_explorer_renders_three_views_and_slider_counts(lab, lab_server):
+def _open_explorer(lab):
+    """Run the scratch notebook; wait until the three titled views and the count line show."""
     lab.open_notebook(NOTEBOOK)
     lab.run_all_cells()
     panel = lab.wait_for(".astroad-streams", timeout_s=180)
@@ -65,6 +65,12 @@ def test_stream_explorer_renders_three_views_and_slider_counts(lab, lab_server):
         expect(plots.nth(i).locator(".gtitle")).to_have_text(title, timeout=30_000)
     count = panel.locator(".astroad-count")
     expect(count).to_contain_text("p ≥ 0.50")
+    return panel, plots, count
+
+
+@pytest.mark.browser
+def test_stream_explorer_renders_three_views_and_slider_counts(lab, lab_server):
+    panel, plots, count = _open_explorer(lab)
     n_before = int(re.search(r"(\d+) selected", count.inner_text()).group(1))
     handle = panel.locator(".widget-hslider .noUi-handle")
     handle.focus()
@@ -77,17 +83,7 @@ def test_stream_explorer_renders_three_views_and_slider_counts(lab, lab_server):
 
 @pytest.mark.browser
 def test_stream_explorer_slider_box_select_and_add_support(lab, lab_server):
-    lab.open_notebook(NOTEBOOK)
-    lab.run_all_cells()
-    panel = lab.wait_for(".astroad-streams", timeout_s=180)
-    lab.wait_idle(timeout_s=180)
-
-    plots = panel.locator(".js-plotly-plot")
-    expect(plots).to_have_count(3, timeout=30_000)
-    for i, title in enumerate(("sky", "proper motions", "colour-magnitude")):
-        expect(plots.nth(i).locator(".gtitle")).to_have_text(title, timeout=30_000)
-    count = panel.locator(".astroad-count")
-    expect(count).to_contain_text("p ≥ 0.50")
+    panel, plots, count = _open_explorer(lab)
     support_before = _count(panel, "support")
 
     page = lab.page
