@@ -15,39 +15,35 @@ SSLS (semi-supervised learning stage)
 
 :class:`ActiveLearningLoop` holds that stage machine; a notebook drives it step by step
 (``query`` -> labelling panel -> ``teach``/``teach_from_store`` -> ``retrain`` ->
-``pseudo_label``) or calls ``run()``. :func:`reproduce_realbogus` runs it on simulated triplets
-and returns the stage table (metrics Pre, Acc, Rec, F1, MCC, AP and their mean, "Sum").
+``pseudo_label``) or calls ``run()``. It only runs stages and keeps, per stage, the fitted
+classifier and its validation scores; the protocol (:mod:`astroad_nb.protocols.realbogus`)
+builds the data, the model and the stage tables around it.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from astroad_nb.models.cnn import METRICS, RealBogusCNN, metric_key, selection_scores
+from astroad_nb.data.labels import REALBOGUS_FROM_TEXT, REALBOGUS_TEXT, parse_realbogus_label
+from astroad_nb.evaluation import metric_key, selection_scores
 
 __all__ = [
     "ActiveLearningLoop",
-    "RealBogusRun",
     "STRATEGIES",
     "balanced_pseudo_labels",
-    "reproduce_realbogus",
     "select_hardest",
-    "split_cutouts",
     "uncertainty",
 ]
 
 #: Query strategies of :func:`uncertainty` (``"random"`` is the passive baseline).
 STRATEGIES = ("least_confidence", "margin", "entropy", "random")
 
-_LABEL_TEXT = {1: "real", 0: "bogus"}
-_TEXT_LABEL = {"real": 1, "bogus": 0, "1": 1, "0": 0, "true": 1, "false": 0}
 
 
 # --------------------------------------------------------------------------- pure rules
@@ -175,55 +171,16 @@ def balanced_pseudo_labels(p_real, threshold=0.95, *, ratio=1.0, max_total=None)
     return idx, labels
 
 
-def split_cutouts(cutouts, *, n_initial, n_validation, n_test, random_state=None):
-    """Split a labelled CutoutSet at random into the loop's four parts.
-
-    Parameters
-    ----------
-    cutouts : CutoutSet
-        With labels (the pool keeps them, for the ``"dataset"`` oracle).
-    n_initial, n_validation, n_test : int
-        Sizes of the initially labelled, validation and test sets; the rest is the pool.
-    random_state : int, RandomState or None
-
-    Returns
-    -------
-    dict
-        ``labelled``, ``pool``, ``validation``, ``test``: CutoutSets.
-    """
-    n = len(cutouts)
-    sizes = (int(n_test), int(n_validation), int(n_initial))
-    if sum(sizes) >= n:
-        raise ValueError(f"n_test + n_validation + n_initial = {sum(sizes)} leaves no pool in "
-                         f"{n} cutouts.")
-    order = check_random_state(random_state).permutation(n)
-    ends = np.cumsum(sizes)
-    return {"test": cutouts.subset(order[:ends[0]]),
-            "validation": cutouts.subset(order[ends[0]:ends[1]]),
-            "labelled": cutouts.subset(order[ends[1]:ends[2]]),
-            "pool": cutouts.subset(order[ends[2]:])}
-
-
-def _as_label(value, item):
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    if isinstance(value, (int, np.integer)) and int(value) in (0, 1):
-        return int(value)
-    key = str(value).strip().lower()
-    if key in _TEXT_LABEL:
-        return _TEXT_LABEL[key]
-    raise ValueError(f"label of {item!r} must be 1/'real' or 0/'bogus', got {value!r}.")
-
-
 # --------------------------------------------------------------------------- the loop
 class ActiveLearningLoop:
     """The seed's ITS -> ALS -> SSLS x R stage machine around a real/bogus classifier.
 
     Parameters
     ----------
-    model : RealBogusCNN or classifier, optional
-        Template estimator (``fit(X, y, eval_set=, eval_metric=)``, ``predict_proba``); it is
-        cloned, never fitted in place. Default: ``RealBogusCNN()``.
+    model : classifier
+        Template estimator (``fit(X, y, eval_set=, eval_metric=, eval_key=)``,
+        ``predict_proba``), e.g.
+        :class:`~astroad_nb.models.RealBogusCNN`; it is cloned, never fitted in place.
     n_initial : int, default=900
         M: labelled triplets of the initial training stage (a random subset of ``labelled``
         when it holds more; the rest go back to the pool).
@@ -241,7 +198,11 @@ class ActiveLearningLoop:
         Cap on pseudo-labels per round.
     selection_metric : str, default="sum"
         Validation metric that selects the epoch within a stage and the best stage: one of
-        Pre, Acc, Rec, F1, MCC, AP or Sum, the seed's mean of the six.
+        Pre, Acc, Rec, F1, MCC, AP or Sum, the seed's mean of the six
+        (:func:`astroad_nb.evaluation.selection_scores`).
+    scorer : callable, optional
+        ``scorer(y_true, p_real) -> dict`` of validation metrics, holding the
+        ``selection_metric``; default :func:`astroad_nb.evaluation.selection_scores`.
     finetune : bool, default=True
         Stages after ITS continue from the previous stage's weights (``warm_start``), for
         ``finetune_epochs``; False retrains from scratch.
@@ -257,8 +218,8 @@ class ActiveLearningLoop:
     Attributes
     ----------
     stages_ : list of dict
-        One record per completed stage: ``stage``, ``n_labelled``, ``n_pseudo``, test and
-        validation metrics, ``history``, ``seconds``.
+        One record per completed stage: ``stage``, ``n_labelled``, ``n_pseudo``, ``val``
+        (validation metrics), ``history``, ``seconds``.
     model_ : classifier
         The latest stage's fitted classifier (the one that queries and pseudo-labels).
     stage_models_ : dict
@@ -273,19 +234,21 @@ class ActiveLearningLoop:
     Examples
     --------
     >>> from astroad_nb.data.alerts import simulate_triplets
+    >>> from astroad_nb.models import RealBogusCNN
+    >>> from astroad_nb.protocols.realbogus import split_cutouts
     >>> parts = split_cutouts(simulate_triplets(60, 60, random_state=0), n_initial=40,
     ...                       n_validation=20, n_test=20, random_state=0)
     >>> loop = ActiveLearningLoop(RealBogusCNN(epochs=1), n_initial=40, k=5, rounds=1,
     ...                           random_state=0)
-    >>> loop.start(parts["labelled"], parts["pool"], parts["validation"], parts["test"]).stages
+    >>> loop.start(parts["labelled"], parts["pool"], parts["validation"]).stages
     ['ITS', 'ALS', 'SSLS R=1']
-    >>> loop.run().index.tolist()
-    ['ITS', 'ALS', 'SSLS R=1']
+    >>> loop.run()  # the stages after ITS, which start() ran
+    ['ALS', 'SSLS R=1']
     """
 
-    def __init__(self, model=None, *, n_initial=900, k=100, rounds=3, al_rounds=1,
+    def __init__(self, model, *, n_initial=900, k=100, rounds=3, al_rounds=1,
                  strategy="least_confidence", pseudo_threshold=0.95, max_pseudo=None,
-                 selection_metric="sum", finetune=True, finetune_epochs=None,
+                 selection_metric="sum", scorer=None, finetune=True, finetune_epochs=None,
                  random_state=None, store=None, context="realbogus"):
         self.model = model
         self.n_initial = n_initial
@@ -296,6 +259,7 @@ class ActiveLearningLoop:
         self.pseudo_threshold = pseudo_threshold
         self.max_pseudo = max_pseudo
         self.selection_metric = selection_metric
+        self.scorer = scorer
         self.finetune = finetune
         self.finetune_epochs = finetune_epochs
         self.random_state = random_state
@@ -322,6 +286,9 @@ class ActiveLearningLoop:
         return getattr(self, "_al_round", 0)
 
     def _check_params(self):
+        if self.model is None or not hasattr(self.model, "fit"):
+            raise TypeError("ActiveLearningLoop needs the classifier to train, e.g. "
+                            f"ActiveLearningLoop(RealBogusCNN(), ...); got {self.model!r}.")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}.")
         for name in ("n_initial", "k"):
@@ -331,7 +298,7 @@ class ActiveLearningLoop:
             raise ValueError("rounds and al_rounds must be >= 0.")
         metric_key(self.selection_metric)
 
-    def start(self, labelled, pool, validation, test=None):
+    def start(self, labelled, pool, validation):
         """Take the data and run the initial training stage (ITS).
 
         Parameters
@@ -343,8 +310,6 @@ class ActiveLearningLoop:
             the ``"dataset"`` oracle.
         validation : CutoutSet
             Labelled triplets for model selection.
-        test : CutoutSet, optional
-            Labelled held-out triplets for :meth:`stage_table`.
 
         Returns
         -------
@@ -365,7 +330,7 @@ class ActiveLearningLoop:
             extra, labelled = labelled.subset(rest), labelled.subset(pick)
         self.labelled_ = labelled
         self.pool_ = pool if extra is None else CutoutSet.concat([pool, extra])
-        self.validation_, self.test_ = validation, test
+        self.validation_ = validation
         self._pool_index = {str(i): j for j, i in enumerate(self.pool_.ids)}
         self.stages_, self.stage_models_, self.taught_ = [], {}, {}
         self.queried_ = pd.DataFrame(columns=["id", "p_real", "uncertainty"])
@@ -373,6 +338,9 @@ class ActiveLearningLoop:
         self._al_round = 0
         self._train("ITS", self.labelled_, n_pseudo=0)
         return self
+
+    def _scorer(self):
+        return selection_scores if self.scorer is None else self.scorer
 
     def _check_started(self):
         if not hasattr(self, "stages_"):
@@ -393,7 +361,7 @@ class ActiveLearningLoop:
     def _train(self, stage, train_set, n_pseudo):
         t0 = time.perf_counter()
         seed = int(self._seeds[self.stages.index(stage)])
-        template = RealBogusCNN() if self.model is None else self.model
+        template = self.model
         if self.finetune and stage != "ITS":
             est = copy.deepcopy(self.model_)
             params = {"warm_start": True, "random_state": seed}
@@ -404,17 +372,13 @@ class ActiveLearningLoop:
             est = clone(template).set_params(random_state=seed)
         est.fit(train_set, train_set.labels,
                 eval_set=(self.validation_, self.validation_.labels),
-                eval_metric=self.selection_metric)
+                eval_metric=self._scorer(), eval_key=metric_key(self.selection_metric))
         self.model_ = est
         self.stage_models_[stage] = est
         record = {"stage": stage, "n_labelled": int(len(self.labelled_) + len(self.taught_)),
                   "n_pseudo": int(n_pseudo), "history": getattr(est, "history_", None)}
         p_val = est.predict_proba(self.validation_)[:, 1]
-        record["val"] = selection_scores(self.validation_.labels, p_val)
-        if self.test_ is not None and self.test_.labels is not None:
-            p_test = est.predict_proba(self.test_)[:, 1]
-            record["test"] = selection_scores(self.test_.labels, p_test)
-            record["p_test"] = p_test
+        record["val"] = self._scorer()(self.validation_.labels, p_val)
         record["seconds"] = time.perf_counter() - t0
         self.stages_.append(record)
         return record
@@ -500,10 +464,10 @@ class ActiveLearningLoop:
             item = str(item)
             if item not in self._pool_index:
                 raise KeyError(f"{item!r} is not in the pool; query() gives the ids to label.")
-            taught[item] = _as_label(value, item)
+            taught[item] = parse_realbogus_label(value, where=item)
         self.taught_.update(taught)
         if record and self.store is not None and taught:
-            self.store.add_many(list(taught), [_LABEL_TEXT[v] for v in taught.values()],
+            self.store.add_many(list(taught), [REALBOGUS_TEXT[v] for v in taught.values()],
                                 who=who, round=self.round_, context=self.context)
         return taught
 
@@ -530,7 +494,7 @@ class ActiveLearningLoop:
         found = {}
         for item in self.queried_["id"]:
             value = latest.get(str(item))
-            if value is not None and str(value).strip().lower() in _TEXT_LABEL:
+            if value is not None and str(value).strip().lower() in REALBOGUS_FROM_TEXT:
                 found[str(item)] = value
         return self.teach(found, record=False)
 
@@ -637,10 +601,11 @@ class ActiveLearningLoop:
         return stage
 
     def run(self, oracle="dataset"):
-        """Run every remaining stage and return :meth:`stage_table`."""
-        while self.step(oracle) is not None:
-            pass
-        return self.stage_table()
+        """Run every remaining stage; return the names of the stages run by this call."""
+        done = []
+        while (stage := self.step(oracle)) is not None:
+            done.append(stage)
+        return done
 
     # ------------------------------------------------------------------ results
     @property
@@ -650,202 +615,3 @@ class ActiveLearningLoop:
         key = metric_key(self.selection_metric)
         scores = [r["val"][key] for r in self.stages_]
         return self.stages_[int(np.argmax(scores))]["stage"]
-
-    def stage_table(self, split="test"):
-        """Metrics per completed stage.
-
-        Parameters
-        ----------
-        split : {"test", "val"}, default="test"
-            Held-out test set or the validation set used for model selection.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Index = stage (ITS, ALS, SSLS R=1..R); columns Pre, Acc, Rec, F1, MCC, AP, Sum
-            (the seed's mean of the six), ``n_labelled`` (M + taught), ``n_pseudo``,
-            ``val_score`` (validation ``selection_metric``), ``seconds``.
-        """
-        self._check_started()
-        if split not in ("test", "val"):
-            raise ValueError(f"split must be 'test' or 'val', got {split!r}.")
-        if split == "test" and self.test_ is None:
-            raise ValueError("No test set was given to start(); use stage_table('val').")
-        key = metric_key(self.selection_metric)
-        rows = []
-        for r in self.stages_:
-            rows.append({**{m: r[split][m] for m in (*METRICS, "Sum")},
-                         "n_labelled": r["n_labelled"], "n_pseudo": r["n_pseudo"],
-                         "val_score": r["val"][key], "seconds": r["seconds"]})
-        return pd.DataFrame(rows, index=pd.Index([r["stage"] for r in self.stages_],
-                                                 name="stage"))
-
-    def learning_curves(self):
-        """Per-epoch training history of every stage (for plotting learning curves).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``stage``, ``epoch`` (0-based within the stage), ``train_loss``,
-            ``val_loss`` and ``val_<metric>`` for each validation metric of that epoch.
-        """
-        self._check_started()
-        frames = []
-        for r in self.stages_:
-            h = r["history"]
-            if h is None:
-                continue
-            f = h.to_frame()
-            scores = getattr(h, "eval_scores", [])
-            for m in (*METRICS, "Sum"):
-                f[f"val_{m}"] = [s[m] for s in scores][:len(f)] + [np.nan] * max(
-                    0, len(f) - len(scores))
-            f.insert(0, "stage", r["stage"])
-            frames.append(f)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    def per_kind(self, stage=None, column="kind"):
-        """Test-set results per kind of triplet (simulations: ``real`` and each bogus kind).
-
-        Parameters
-        ----------
-        stage : str, optional
-            Default: :attr:`best_stage_`.
-        column : str, default="kind"
-            Column of ``test.table`` to group by.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Index = kind; ``n``, ``mean_p_real``, ``accuracy`` (at p = 0.5), sorted from
-            the hardest (lowest accuracy) to the easiest.
-        """
-        self._check_started()
-        if self.test_ is None or column not in self.test_.table:
-            raise ValueError(f"per_kind needs a test set whose table has a {column!r} column.")
-        stage = self.best_stage_ if stage is None else stage
-        rec = next(r for r in self.stages_ if r["stage"] == stage)
-        p = rec["p_test"]
-        frame = pd.DataFrame({column: self.test_.table[column].to_numpy(), "p": p,
-                              "ok": (p >= 0.5).astype(int) == self.test_.labels})
-        out = frame.groupby(column).agg(n=("p", "size"), mean_p_real=("p", "mean"),
-                                        accuracy=("ok", "mean"))
-        return out.sort_values("accuracy", kind="stable")
-
-
-# --------------------------------------------------------------------------- reproduction
-@dataclass
-class RealBogusRun:
-    """What :func:`reproduce_realbogus` returns.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        :meth:`ActiveLearningLoop.stage_table` on the test set.
-    per_kind : pandas.DataFrame
-        :meth:`ActiveLearningLoop.per_kind` of the best stage.
-    config : dict
-        Sizes and settings used.
-    seconds : dict
-        Wall-clock time of simulation and of the loop, in s.
-    loop : ActiveLearningLoop
-        The fitted loop (learning curves, models, pseudo-labels).
-    """
-
-    table: pd.DataFrame
-    per_kind: pd.DataFrame
-    config: dict
-    seconds: dict = field(default_factory=dict)
-    loop: ActiveLearningLoop | None = None
-
-    def to_json_dict(self):
-        """JSON-ready dict: config, seconds, table and per_kind as {row: {column: value}}."""
-        def clean(frame):
-            return {str(i): {c: (None if pd.isna(v) else float(v)) for c, v in row.items()}
-                    for i, row in frame.iterrows()}
-        return {"config": self.config, "seconds": self.seconds, "table": clean(self.table),
-                "per_kind": clean(self.per_kind)}
-
-
-_FAST = dict(n_total=1200, n_initial=300, k=50, n_validation=150, n_test=300, epochs=10,
-             finetune_epochs=5, patience=4, max_pseudo=300)
-_FULL = dict(n_total=12000, n_initial=900, k=100, n_validation=1000, n_test=2000, epochs=40,
-             finetune_epochs=20, patience=8, max_pseudo=None)
-
-
-def reproduce_realbogus(*, fast=None, random_state=0, n_total=None, n_initial=None, k=None,
-                        rounds=3, n_validation=None, n_test=None, epochs=None,
-                        finetune_epochs=None, strategy="least_confidence",
-                        selection_metric="sum", pseudo_threshold=0.95, store=None,
-                        device="auto", verbose=0):
-    """Run RB-C1000 (ITS -> ALS -> SSLS x R) on simulated triplets; return the stage table.
-
-    Parameters
-    ----------
-    fast : bool, optional
-        Small sizes (1200 triplets, M=300, K=50, 10/5 epochs, <= 300 pseudo-labels per
-        round: ~2.5 CPU-minutes on 2 cores);
-        default: the ``ASTROAD_FAST`` switch. Full: 12000 triplets, M=900, K=100, 40/20 epochs.
-    random_state : int, default=0
-        Seeds the simulation, the split and every stage.
-    n_total, n_initial, k, n_validation, n_test, epochs, finetune_epochs : int, optional
-        Override the FAST / full sizes (triplets; ``epochs`` of ITS, ``finetune_epochs`` of
-        the later stages). A new ``n_total`` scales the validation and test sizes with it
-        (FAST: 1/8 and 1/4 of the triplets, full: 1/12 and 1/6).
-    rounds : int, default=3
-        R, semi-supervised rounds.
-    strategy, selection_metric, pseudo_threshold
-        See :class:`ActiveLearningLoop`.
-    store : LabelStore, optional
-        Receives the oracle's answers (who="oracle").
-    device : str, default="auto"
-    verbose : int, default=0
-        1 shows progress bars.
-
-    Returns
-    -------
-    RealBogusRun
-        ``table`` (rows ITS, ALS, SSLS R=1..R; columns Pre, Acc, Rec, F1, MCC, AP, Sum,
-        n_labelled, n_pseudo, val_score, seconds), ``per_kind``, ``config``, ``seconds``,
-        ``loop``.
-    """
-    from astroad_nb._config import is_fast
-    from astroad_nb.data.alerts import simulate_triplets
-
-    fast = is_fast() if fast is None else bool(fast)
-    preset = _FAST if fast else _FULL
-    cfg = dict(preset)
-    if n_total is not None:  # validation and test keep their preset shares of the total
-        for name in ("n_validation", "n_test"):
-            cfg[name] = int(round(preset[name] * int(n_total) / preset["n_total"]))
-    for name, value in (("n_total", n_total), ("n_initial", n_initial), ("k", k),
-                        ("n_validation", n_validation), ("n_test", n_test),
-                        ("epochs", epochs), ("finetune_epochs", finetune_epochs)):
-        if value is not None:
-            cfg[name] = int(value)
-    cfg.update(rounds=int(rounds), strategy=strategy, selection_metric=selection_metric,
-               pseudo_threshold=float(pseudo_threshold), fast=fast, random_state=random_state)
-    rng = np.random.default_rng(random_state)
-    seeds = rng.integers(0, 2**31 - 1, size=3)
-    t0 = time.perf_counter()
-    n_real = cfg["n_total"] // 2
-    data = simulate_triplets(n_real, cfg["n_total"] - n_real, random_state=int(seeds[0]))
-    t_sim = time.perf_counter() - t0
-    parts = split_cutouts(data, n_initial=cfg["n_initial"], n_validation=cfg["n_validation"],
-                          n_test=cfg["n_test"], random_state=int(seeds[1]))
-    model = RealBogusCNN(epochs=cfg["epochs"], patience=cfg["patience"], device=device,
-                         verbose=verbose)
-    loop = ActiveLearningLoop(model, n_initial=cfg["n_initial"], k=cfg["k"],
-                              rounds=cfg["rounds"], strategy=strategy,
-                              pseudo_threshold=pseudo_threshold, max_pseudo=cfg["max_pseudo"],
-                              selection_metric=selection_metric,
-                              finetune_epochs=cfg["finetune_epochs"],
-                              random_state=int(seeds[2]), store=store)
-    t0 = time.perf_counter()
-    loop.start(parts["labelled"], parts["pool"], parts["validation"], parts["test"])
-    table = loop.run(oracle="dataset")
-    t_loop = time.perf_counter() - t0
-    cfg["n_pool"] = len(parts["pool"])
-    cfg["best_stage"] = loop.best_stage_
-    return RealBogusRun(table=table, per_kind=loop.per_kind(), config=cfg,
-                        seconds={"simulate": t_sim, "loop": t_loop}, loop=loop)

@@ -4,16 +4,15 @@ Examples
 --------
 ::
 
-    astroad reproduce alerce --fast            # Table 1 on simulated light curves (~minutes)
-    astroad reproduce alerce --json table1.json
+    astroad reproduce --list                   # the registered protocols and their presets
+    astroad reproduce alerce --preset fast     # Table 1 on simulated light curves (~1 minute)
+    astroad reproduce alerce --json table1.json --set n_splits=3
     astroad notebooks --execute --output notebooks/outputs
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -21,99 +20,82 @@ from pathlib import Path
 __all__ = ["main"]
 
 
-def _cmd_reproduce_alerce(args) -> int:
-    from astroad_nb.reproduce import reproduce_alerce
+def _parse_value(text, default):
+    """A ``--set key=value`` value, typed like the preset field's default."""
+    if text.lower() in ("none", "null"):
+        return None
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, tuple):
+        parts = [t.strip() for t in text.split(",") if t.strip()]
+        sample = default[0] if default else ""
+        return tuple(type(sample)(t) if not isinstance(sample, str) else t for t in parts)
+    if isinstance(default, (int, float)):
+        return type(default)(float(text)) if isinstance(default, int) else float(text)
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
-    if args.fast:
-        os.environ["ASTROAD_FAST"] = "1"
-    from astroad_nb.reproduce import alerce_methods
 
-    methods = None
-    if args.methods:
-        available = alerce_methods(fast=args.fast or None, device=args.device,
-                                   random_state=args.seed)
-        wanted = [m.strip() for m in args.methods.split(",") if m.strip()]
-        unknown = [m for m in wanted if m not in available]
-        if unknown:
-            print(f"unknown method(s) {unknown}; choose from {list(available)}", file=sys.stderr)
-            return 2
-        methods = {m: available[m] for m in wanted}
+def _overrides(module, pairs):
+    base = module.PRESETS[next(iter(module.PRESETS))]
+    fields = {f: getattr(base, f) for f in base.to_dict()}
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields or key == "name":
+            raise SystemExit(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of "
+                             f"{sorted(k for k in fields if k != 'name')}")
+        out[key] = _parse_value(value.strip(), fields[key])
+    return out
+
+
+def _cmd_reproduce(args) -> int:
+    from astroad_nb import protocols
+
+    if args.list or not args.system:
+        for name, (title, presets) in protocols.describe().items():
+            print(f"{name:<10} {title}  [presets: {', '.join(presets)}]")
+        return 0 if args.list else 2
+    try:
+        module = protocols.get(args.system)
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    preset_name = "fast" if args.fast else (args.preset or "full")
+    if preset_name not in module.PRESETS:
+        print(f"{args.system} has no preset {preset_name!r}; choose from "
+              f"{list(module.PRESETS)}", file=sys.stderr)
+        return 2
+    overrides = _overrides(module, args.set)
     t0 = time.perf_counter()
-    run = reproduce_alerce(fast=args.fast or None, n_per_class=args.n_per_class,
-                           n_splits=args.folds, methods=methods, random_state=args.seed,
-                           device=args.device, verbose=int(args.progress),
-                           n_jobs=None if args.jobs == 1 else args.jobs)
-    total = time.perf_counter() - t0
-    cfg = run.config
-    print(f"ALeRCE anomaly detector: leave-one-subclass-out AUROC (mean ± std over "
-          f"{cfg['n_splits']} folds), {cfg['n_objects']} simulated objects, "
-          f"{cfg['n_features']} features, {'FAST' if cfg['fast'] else 'full'} mode")
-    print(run.result)
-    print()
-    print("Mean AUROC per top class:")
-    print(run.result.by_top_class().round(3).to_string())
-    print("\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
-          + f", total {total:.1f} s")
+    run = module.run(preset_name, random_state=args.seed, device=args.device,
+                     n_jobs=None if args.jobs == 1 else args.jobs, verbose=int(args.progress),
+                     **overrides)
+    with _WidePandas():
+        print(run.report())
+    print(f"total {time.perf_counter() - t0:.1f} s")
     if args.json:
-        payload = {"config": cfg, "seconds": run.seconds, **run.result.to_json_dict()}
-        Path(args.json).write_text(json.dumps(payload, indent=2, default=str))
+        run.to_json(args.json)
         print(f"wrote {args.json}")
     return 0
 
 
-def _cmd_reproduce_streams(args) -> int:
-    from astroad_nb.stream_protocol import reproduce_streams
+class _WidePandas:
+    """Wide pandas printing for reports (a context manager)."""
 
-    if args.fast:
-        os.environ["ASTROAD_FAST"] = "1"
-    t0 = time.perf_counter()
-    run = reproduce_streams(fast=args.fast or None, random_state=args.seed, device=args.device,
-                            verbose=int(args.progress))
-    cfg = run.config
-    print(f"Meta-DeepSets stream membership: {cfg['source']} streams "
-          f"({cfg['n_train_streams']} for meta-training), {'FAST' if cfg['fast'] else 'full'} mode")
-    print(run.table.round(3).to_string())
-    print("\nMean over validation streams:")
-    print(run.means.round(3).to_string())
-    print(f"\n{cfg['gd1']} (R, BA, P, MCC):")
-    print(run.gd1.to_string())
-    print("\ntime: " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
-          + f", total {time.perf_counter() - t0:.1f} s")
-    if args.json:
-        payload = {"config": cfg, "seconds": run.seconds,
-                   "table": run.table.reset_index().to_dict(orient="records"),
-                   "means": run.means.to_dict(orient="index"),
-                   "gd1": run.gd1.to_dict(orient="index")}
-        Path(args.json).write_text(json.dumps(payload, indent=2, default=str))
-        print(f"wrote {args.json}")
-    return 0
+    def __enter__(self):
+        import pandas as pd
 
+        self._ctx = pd.option_context("display.width", 250, "display.max_columns", 60)
+        self._ctx.__enter__()
 
-def _cmd_reproduce_realbogus(args) -> int:
-    from astroad_nb.active import reproduce_realbogus
-
-    if args.fast:
-        os.environ["ASTROAD_FAST"] = "1"
-    t0 = time.perf_counter()
-    run = reproduce_realbogus(fast=args.fast or None, random_state=args.seed,
-                              n_total=args.n_total, n_initial=args.n_initial, k=args.k,
-                              rounds=args.rounds, epochs=args.epochs,
-                              finetune_epochs=args.finetune_epochs, strategy=args.strategy,
-                              device=args.device, verbose=int(args.progress))
-    cfg = run.config
-    print(f"RB-C1000 real/bogus with few labels on {cfg['n_total']} simulated triplets "
-          f"(M={cfg['n_initial']}, K={cfg['k']}, R={cfg['rounds']}, test {cfg['n_test']}), "
-          f"{'FAST' if cfg['fast'] else 'full'} mode; Sum = mean of the six metrics")
-    print(run.table.round(3).to_string())
-    print(f"\nbest stage on validation ({cfg['selection_metric']}): {cfg['best_stage']}")
-    print("Test set per kind (best stage):")
-    print(run.per_kind.round(3).to_string())
-    print(f"\ntime: simulate {run.seconds['simulate']:.1f} s, loop {run.seconds['loop']:.1f} s, "
-          f"total {time.perf_counter() - t0:.1f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(run.to_json_dict(), indent=2, default=str))
-        print(f"wrote {args.json}")
-    return 0
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
 
 
 def _cmd_notebooks(args) -> int:
@@ -153,42 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astroad", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rep = sub.add_parser("reproduce", help="reproduce a published system's results")
-    rep_sub = rep.add_subparsers(dest="system", required=True)
-    alerce = rep_sub.add_parser("alerce", help="ALeRCE anomaly detector, Table 1")
-    alerce.add_argument("--fast", action="store_true", help="small sizes (≤ 5 min on 2 cores)")
-    alerce.add_argument("--json", metavar="FILE", help="also write the table as JSON")
-    alerce.add_argument("--n-per-class", type=int, default=None)
-    alerce.add_argument("--folds", type=int, default=None)
-    alerce.add_argument("--methods", help="comma-separated subset, e.g. 'IForest,Deep SVDD'")
-    alerce.add_argument("--seed", type=int, default=0)
-    alerce.add_argument("--device", default="auto")
-    alerce.add_argument("--jobs", type=int, default=-1,
-                        help="worker processes for the folds (default: all cores)")
-    alerce.add_argument("--progress", action="store_true", help="show progress bars")
-    alerce.set_defaults(func=_cmd_reproduce_alerce)
-    streams = rep_sub.add_parser("streams", help="Meta-DeepSets stream membership, GD-1 table")
-    streams.add_argument("--fast", action="store_true", help="small sizes (~3 min on 2 cores)")
-    streams.add_argument("--json", metavar="FILE", help="also write the tables as JSON")
-    streams.add_argument("--seed", type=int, default=0)
-    streams.add_argument("--device", default="auto")
-    streams.add_argument("--progress", action="store_true", help="show progress bars")
-    streams.set_defaults(func=_cmd_reproduce_streams)
-    rb = rep_sub.add_parser("realbogus", help="RB-C1000 real/bogus with 1000 labels (ITS/ALS/SSLS)")
-    rb.add_argument("--fast", action="store_true", help="small sizes (~3 min on 2 cores)")
-    rb.add_argument("--json", metavar="FILE", help="also write the stage table as JSON")
-    rb.add_argument("--seed", type=int, default=0)
-    rb.add_argument("--n-total", type=int, default=None, help="simulated triplets")
-    rb.add_argument("--n-initial", type=int, default=None, help="M, initially labelled")
-    rb.add_argument("--k", type=int, default=None, help="K, queried for labels")
-    rb.add_argument("--rounds", type=int, default=3, help="R, semi-supervised rounds")
-    rb.add_argument("--epochs", type=int, default=None)
-    rb.add_argument("--finetune-epochs", type=int, default=None)
-    rb.add_argument("--strategy", default="least_confidence",
-                    choices=["least_confidence", "margin", "entropy", "random"])
-    rb.add_argument("--device", default="auto")
-    rb.add_argument("--progress", action="store_true", help="show progress bars")
-    rb.set_defaults(func=_cmd_reproduce_realbogus)
+    rep = sub.add_parser("reproduce", help="reproduce a published system's results",
+                         description="Run a registered protocol (astroad reproduce --list).")
+    rep.add_argument("system", nargs="?", help="protocol name (see --list)")
+    rep.add_argument("--list", action="store_true", help="list the protocols and presets")
+    rep.add_argument("--preset", default=None,
+                     help="named preset: fast (CI/Binder), full (published sizes, default), "
+                          "seed (the seed's own hyper-parameters), ...")
+    rep.add_argument("--fast", action="store_true", help="alias of --preset fast")
+    rep.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                     help="change one preset field, e.g. --set n_per_class=20 (repeatable)")
+    rep.add_argument("--json", metavar="FILE", help="also write the run (tables) as JSON")
+    rep.add_argument("--jobs", type=int, default=-1,
+                     help="worker processes where the protocol has parallel parts")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--device", default="auto")
+    rep.add_argument("--progress", action="store_true", help="show progress bars")
+    rep.set_defaults(func=_cmd_reproduce)
 
     nbs = sub.add_parser("notebooks", help="list or execute the demo notebooks")
     nbs.add_argument("--folder", default="notebooks")

@@ -37,6 +37,15 @@ __all__ = [
     "anomaly_scores_of",
     "leave_one_subclass_out",
     "LOSOResult",
+    "PRED_METRICS",
+    "threshold_metrics",
+    "confusion_counts",
+    "per_group_table",
+    "STREAM_METRICS",
+    "SEED_GD1",
+    "stream_rows",
+    "evaluate_stream",
+    "gd1_table",
 ]
 
 
@@ -206,6 +215,180 @@ def anomaly_scores_of(estimator, X) -> np.ndarray:
     raise TypeError(
         f"{type(estimator).__name__} has no anomaly_score, score_samples or decision_function."
     )
+
+
+# --------------------------------------------------------------------------- thresholded
+#: Names of the threshold metrics, in the order :func:`threshold_metrics` returns them.
+PRED_METRICS = tuple(_PRED_METRICS)
+
+
+def threshold_metrics(y_true, y_pred, names=PRED_METRICS) -> dict:
+    """Several threshold metrics of 0/1 predictions at once.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        1 = positive (anomaly, member, real), 0 = negative.
+    y_pred : array-like of shape (n,)
+        0/1 (or bool, or scikit-learn's +1/-1) predictions.
+    names : sequence of str, default=PRED_METRICS
+        Any of precision, recall, f1, f2, mcc, balanced_accuracy, accuracy.
+
+    Returns
+    -------
+    dict[str, float]
+
+    Raises
+    ------
+    ValueError
+        If a name is unknown (the message lists the known ones).
+    """
+    unknown = [n for n in names if n not in _PRED_METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(PRED_METRICS)}.")
+    return {n: _PRED_METRICS[n](y_true, y_pred) for n in names}
+
+
+def confusion_counts(y_true, y_pred) -> dict:
+    """``tp``, ``fp``, ``fn``, ``tn`` of 0/1 predictions (1 = positive), as ints."""
+    y, p = _as_binary_truth(y_true), _as_binary_pred(y_pred)
+    _check_lengths(y, p)
+    return {"tp": int(((p == 1) & (y == 1)).sum()), "fp": int(((p == 1) & (y == 0)).sum()),
+            "fn": int(((p == 0) & (y == 1)).sum()), "tn": int(((p == 0) & (y == 0)).sum())}
+
+
+def per_group_table(y_true, p, groups, *, threshold=0.5, name="group") -> pd.DataFrame:
+    """Accuracy of probabilistic predictions per group (e.g. per kind of bogus triplet).
+
+    Parameters
+    ----------
+    y_true : array-like of int of shape (n,)
+        1 / 0 truth.
+    p : array-like of float of shape (n,)
+        Predicted probability of class 1; ``p >= threshold`` predicts 1.
+    groups : array-like of shape (n,)
+        Group of each row.
+    threshold : float, default=0.5
+    name : str, default="group"
+        Name of the index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = group; ``n``, ``mean_p`` (mean predicted probability), ``accuracy``, sorted
+        from the hardest (lowest accuracy) group to the easiest.
+    """
+    y = np.asarray(y_true).astype(int).ravel()
+    p = np.asarray(p, dtype=float).ravel()
+    _check_lengths(y, p)
+    frame = pd.DataFrame({name: np.asarray(groups).ravel(), "p": p,
+                          "ok": (p >= threshold).astype(int) == y})
+    out = frame.groupby(name).agg(n=("p", "size"), mean_p=("p", "mean"),
+                                  accuracy=("ok", "mean"))
+    return out.sort_values("accuracy", kind="stable")
+
+
+# --------------------------------------------------------------------------- streams
+#: The stream-membership metrics of :func:`evaluate_stream`, in table order.
+STREAM_METRICS = ("precision", "recall", "f1", "f2", "mcc", "balanced_accuracy", "auroc",
+                  "average_precision")
+
+#: The seed paper's GD-1 table (Gaia DR2 + PS1 field; recall, balanced accuracy, precision, MCC).
+SEED_GD1 = {
+    "DeepSets fine-tuned (seed paper)": {"R": 0.981, "BA": 0.984, "P": 0.341, "MCC": 0.574},
+    "Random forest (seed paper)": {"R": 0.869, "BA": 0.930, "P": 0.402, "MCC": 0.587},
+}
+
+
+def stream_rows(problem, rows="query") -> np.ndarray:
+    """Boolean mask of the field stars a stream's metrics are computed on.
+
+    Parameters
+    ----------
+    problem : StreamProblem
+    rows : {"query", "seed_test"}, default="query"
+        ``"query"``: every star not in the support set. ``"seed_test"``: query stars with
+        ``self_lab == False`` (the seed's ``half_test`` rows of its validation fields).
+    """
+    if rows not in ("query", "seed_test"):
+        raise ValueError(f"rows must be 'query' or 'seed_test', got {rows!r}.")
+    mask = problem.query_mask.copy()
+    if rows == "seed_test":
+        if "self_lab" not in problem.field.columns:
+            raise ValueError(f"{problem.name!r} has no 'self_lab' column: the seed's test split "
+                             "exists only for its validation fields; use rows='query'.")
+        mask &= ~problem.field["self_lab"].astype(bool).to_numpy()
+    return mask
+
+
+def evaluate_stream(problem, proba, threshold=0.5, *, rows="query") -> dict:
+    """Membership metrics of one stream's predictions.
+
+    Parameters
+    ----------
+    problem : StreamProblem
+        With ``truth``.
+    proba : array-like of shape (n_stars,) or pandas.Series indexed like ``problem.field``
+        p(member) of every field star (support rows are ignored). NaN (stars without features)
+        counts as a non-member: probability 0.
+    threshold : float, default=0.5
+        Members are ``proba >= threshold``.
+    rows : {"query", "seed_test"}, default="query"
+        See :func:`stream_rows`.
+
+    Returns
+    -------
+    dict
+        :data:`STREAM_METRICS` (thresholded ones and the threshold-free auroc and
+        average_precision), plus n_stars and n_members of the rows scored.
+    """
+    if problem.truth is None:
+        raise ValueError(f"{problem.name!r} has no truth: metrics need labelled members.")
+    if isinstance(proba, pd.Series):
+        proba = proba.reindex(problem.field.index).to_numpy()
+    proba = np.asarray(proba, dtype=float).ravel()
+    if len(proba) != problem.n_stars:
+        raise ValueError(f"proba has {len(proba)} values, {problem.name!r} has "
+                         f"{problem.n_stars} field stars.")
+    mask = stream_rows(problem, rows)
+    y = np.asarray(problem.truth, bool)[mask]
+    p = np.nan_to_num(proba[mask], nan=0.0)
+    out = threshold_metrics(y, p >= threshold, STREAM_METRICS[:6])
+    out["auroc"] = auroc(y, p)
+    out["average_precision"] = average_precision(y, p)
+    out["n_stars"] = int(mask.sum())
+    out["n_members"] = int(y.sum())
+    return out
+
+
+def gd1_table(results, *, stream=None, include_seed=True) -> pd.DataFrame:
+    """The seed's GD-1 table layout: rows = method, columns R, BA, P, MCC.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame or dict
+        A frame indexed by method (or by (stream, method) with ``stream`` given) with columns
+        recall, balanced_accuracy, precision, mcc; or ``{method: metrics dict}``.
+    stream : str, optional
+        Select this stream from a (stream, method) index.
+    include_seed : bool, default=True
+        Append the seed paper's published rows (:data:`SEED_GD1`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``method``; columns ``R``, ``BA``, ``P``, ``MCC`` rounded to 3 decimals.
+    """
+    if isinstance(results, dict):
+        results = pd.DataFrame(results).T
+    if stream is not None:
+        results = results.xs(stream, level="stream")
+    table = pd.DataFrame({"R": results["recall"], "BA": results["balanced_accuracy"],
+                          "P": results["precision"], "MCC": results["mcc"]}).astype(float)
+    if include_seed:
+        table = pd.concat([table, pd.DataFrame(SEED_GD1).T])
+    table.index.name = "method"
+    return table.round(3)
 
 
 # --------------------------------------------------------------------------- protocol
@@ -470,3 +653,76 @@ def _ordered_subclasses(mapping: dict, present) -> list[str]:
     # keep top classes contiguous
     tops = list(dict.fromkeys(mapping[s] for s in ordered))
     return [s for t in tops for s in ordered if mapping[s] == t]
+
+
+# --------------------------------------------------------------------------- real/bogus (RB-C1000)
+#: Metric names of the RB-C1000 tables, in the seed's order (1 = real is the positive class).
+METRICS = ("Pre", "Acc", "Rec", "F1", "MCC", "AP")
+
+
+def selection_scores(y_true, p_real, *, threshold=0.5) -> dict:
+    """The RB-C1000 metrics of ``p(real)`` against true labels (1 = real is positive).
+
+    Also the ``eval_metric`` that :class:`astroad_nb.models.RealBogusCNN` selects its epoch
+    with (``fit(..., eval_metric=selection_scores, eval_key="Sum")``).
+
+    Parameters
+    ----------
+    y_true : array-like of int of shape (n,)
+        1 = real, 0 = bogus.
+    p_real : array-like of float of shape (n,)
+        Predicted probability of "real".
+    threshold : float, default=0.5
+        ``p_real >= threshold`` is predicted real (Pre, Acc, Rec, F1, MCC); AP uses the scores.
+
+    Returns
+    -------
+    dict
+        ``Pre``, ``Acc``, ``Rec``, ``F1``, ``MCC``, ``AP`` and ``Sum``. ``Sum`` is the seed's
+        single model-selection number: the mean of the six metrics (NaN ones count as 0).
+
+    Examples
+    --------
+    >>> s = selection_scores([1, 1, 0, 0], [0.9, 0.4, 0.2, 0.6])
+    >>> s["Pre"], s["Rec"], s["MCC"]
+    (0.5, 0.5, 0.0)
+    """
+    y = np.asarray(y_true).astype(int).ravel()
+    p = np.asarray(p_real, dtype=float).ravel()
+    pred = (p >= threshold).astype(int)
+    out = {"Pre": precision(y, pred), "Acc": accuracy(y, pred), "Rec": recall(y, pred),
+           "F1": f1(y, pred), "MCC": mcc(y, pred), "AP": average_precision(y, p)}
+    out["Sum"] = float(np.mean([0.0 if not np.isfinite(v) else v for v in out.values()]))
+    return out
+
+
+_METRIC_KEYS = {m.lower(): m for m in (*METRICS, "Sum")}
+_METRIC_KEYS.update({"precision": "Pre", "accuracy": "Acc", "recall": "Rec",
+                     "average_precision": "AP"})
+
+
+def metric_key(name) -> str:
+    """Canonical RB-C1000 metric name (``"sum"`` -> ``"Sum"``, ``"precision"`` -> ``"Pre"``).
+
+    Parameters
+    ----------
+    name : str
+        Any case; ``precision``, ``accuracy``, ``recall`` and ``average_precision`` too.
+
+    Returns
+    -------
+    str
+        One of :data:`METRICS` or ``"Sum"`` (a key of :func:`selection_scores`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    """
+    key = _METRIC_KEYS.get(str(name).lower())
+    if key is None:
+        raise ValueError(f"unknown metric {name!r}; choose from {[*METRICS, 'Sum']}.")
+    return key
+
+
+__all__ += ["METRICS", "metric_key", "selection_scores"]

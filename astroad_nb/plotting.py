@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from astroad_nb.data.bands import ZTF_FID_TO_BAND
+
 __all__ = [
     "BAND_COLORS",
     "lightcurve_points",
@@ -29,7 +31,7 @@ __all__ = [
 BAND_COLORS = {"g": "#2ca02c", "r": "#d62728", "i": "#e0a800"}
 _BAND_ORDER = ("g", "r", "i")
 _ALERCE_COLUMNS = {"mjd": "time", "magpsf": "mag", "sigmapsf": "magerr"}
-_ALERCE_FID = {1: "g", 2: "r", 3: "i"}
+_ALERCE_FID = ZTF_FID_TO_BAND
 _TOP_CLASS_ORDER = ("transient", "stochastic", "periodic")
 
 

@@ -1,9 +1,10 @@
 """The one torch fit loop every torch model of astroad_nb uses.
 
 :func:`fit_module` owns batching, the optimizer step (``zero_grad/backward/step``), device
-placement, a local :class:`torch.Generator`, the validation split, early stopping with best-weight
-restore and the ``tqdm.auto`` progress bar. Models only supply a network and a loss.
-:func:`predict_batches` is the matching inference helper.
+placement, a local :class:`torch.Generator`, the validation split (:func:`validation_split`),
+early stopping with best-weight restore (:class:`EarlyStopping`, on the validation loss or on a
+caller's ``monitor`` score) and the ``tqdm.auto`` progress bar. Models only supply a network and
+a loss. :func:`predict_batches` is the matching inference helper.
 
 Speed notes (why the loop looks the way it does): the whole training set is moved to the device
 once and mini-batches are cut by indexing with a per-epoch permutation, so there is no
@@ -22,8 +23,9 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["PRECISIONS", "BatchSource", "History", "fit_module", "history_from_json",
-           "history_to_json", "mixed_precision", "predict_batches", "resolve_device", "torch_seed"]
+__all__ = ["PRECISIONS", "BatchSource", "EarlyStopping", "History", "fit_module",
+           "history_from_json", "history_to_json", "mixed_precision", "predict_batches",
+           "resolve_device", "torch_seed", "validation_split"]
 
 
 @dataclass
@@ -37,7 +39,8 @@ class History:
     val_loss : list of float
         Mean validation loss per epoch (empty when there was no validation split).
     best_epoch : int
-        0-based epoch whose weights were kept (lowest monitored loss).
+        0-based epoch whose weights were kept (lowest monitored loss, or best ``monitor``
+        value; -1: the weights before training, see ``monitor_initial``).
     epochs_run : int
         Number of epochs actually run.
     stopped_early : bool
@@ -48,6 +51,12 @@ class History:
         Device the module was trained on (``"cpu"``, ``"cuda:0"``...).
     desc : str or None
         Label of the stage (e.g. ``"pretrain"``), shown in the progress bar and plots.
+    eval_scores : list
+        What ``monitor`` returned at each epoch (a float or a dict of scores); empty without
+        a monitor.
+    stages : dict of str -> History
+        Earlier stages of the same fit (e.g. Deep SVDD's ``"pretrain"``), so that a model's
+        ``history_`` is always one History: its final stage, with the others attached.
     """
 
     train_loss: list = field(default_factory=list)
@@ -58,15 +67,19 @@ class History:
     seconds: float = 0.0
     device: str = "cpu"
     desc: str | None = None
+    eval_scores: list = field(default_factory=list)
+    stages: dict = field(default_factory=dict)
 
     def to_dict(self):
-        """JSON-safe dict of every attribute (extras such as ``eval_scores`` included).
+        """JSON-safe dict of every attribute (extras set by a model included).
 
         Returns
         -------
         dict
         """
-        return {k: _jsonable_value(v) for k, v in vars(self).items()}
+        out = {k: _jsonable_value(v) for k, v in vars(self).items() if k != "stages"}
+        out["stages"] = {str(name): h.to_dict() for name, h in self.stages.items()}
+        return out
 
     @classmethod
     def from_dict(cls, data):
@@ -80,8 +93,11 @@ class History:
         -------
         History
         """
-        names = set(cls.__dataclass_fields__)
+        names = set(cls.__dataclass_fields__) - {"stages"}
         history = cls(**{k: v for k, v in data.items() if k in names})
+        history.stages = {name: cls.from_dict(h) for name, h in
+                          (data.get("stages") or {}).items()}
+        names.add("stages")
         for key, value in data.items():
             if key not in names:
                 setattr(history, key, value)
@@ -118,21 +134,19 @@ def _jsonable_value(value):
 
 
 def history_to_json(history):
-    """Turn a model's ``history_`` (None, a History or a dict of them) into JSON-safe data.
+    """Turn a model's ``history_`` (None or a History) into JSON-safe data.
 
     Parameters
     ----------
-    history : None, History or dict of str -> History
+    history : None or History
 
     Returns
     -------
     None or dict
-        ``{"stages": {name: History.to_dict()}}`` for a dict, ``History.to_dict()`` otherwise.
+        ``History.to_dict()``.
     """
     if history is None:
         return None
-    if isinstance(history, dict):
-        return {"stages": {name: h.to_dict() for name, h in history.items()}}
     return history.to_dict()
 
 
@@ -145,12 +159,17 @@ def history_from_json(data):
 
     Returns
     -------
-    None, History or dict of str -> History
+    None or History
+        Folders saved before ``History.stages`` existed hold ``{"stages": {name: ...}}`` for
+        two-stage models: their last stage comes back with the earlier ones in ``stages``.
     """
     if data is None:
         return None
-    if "stages" in data:
-        return {name: History.from_dict(h) for name, h in data["stages"].items()}
+    if "train_loss" not in data and "stages" in data:  # the earlier dict-of-stages form
+        stages = {name: History.from_dict(h) for name, h in data["stages"].items()}
+        last = stages.pop(list(stages)[-1])
+        last.stages = stages
+        return last
     return History.from_dict(data)
 
 
@@ -242,6 +261,216 @@ def _as_tensors(train_data, device):
     return tuple(tensors), n
 
 
+# --------------------------------------------------------------------------- training data
+def validation_split(tensors, val_fraction, generator):
+    """Hold out a random ``val_fraction`` of the rows of ``tensors`` for validation.
+
+    Parameters
+    ----------
+    tensors : tuple of torch.Tensor
+        Arrays sharing their first dimension ``n`` (rows), all on one device.
+    val_fraction : float
+        ``floor(n * val_fraction)`` rows are held out; none when that would leave fewer than
+        2 training rows (BatchNorm needs 2 rows per training batch).
+    generator : torch.Generator
+        CPU generator the permutation of the rows is drawn from (one ``randperm(n)`` draw,
+        whether or not rows are held out).
+
+    Returns
+    -------
+    train : tuple of torch.Tensor
+        The remaining rows, in permuted order.
+    val : tuple of torch.Tensor or None
+        The held-out rows; None when none are held out.
+    """
+    n = tensors[0].shape[0]
+    n_val = int(np.floor(n * val_fraction)) if val_fraction else 0
+    if n - n_val < 2:
+        n_val = 0
+    order = torch.randperm(n, generator=generator).to(tensors[0].device)
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    val = tuple(t.index_select(0, val_idx) for t in tensors) if n_val else None
+    return tuple(t.index_select(0, train_idx) for t in tensors), val
+
+
+class _RowData:
+    """Arrays moved to the device once; each epoch cuts batches from a fresh permutation."""
+
+    def __init__(self, train_data, *, val_fraction, batch_size, generator, device):
+        tensors, n = _as_tensors(train_data, device)
+        if n == 0:
+            raise ValueError("train_data has no rows; fit needs at least 2 samples.")
+        self.train, self.val = validation_split(tensors, val_fraction, generator)
+        self.n_train = self.train[0].shape[0]
+        self.batch_size = max(1, min(int(batch_size), self.n_train))
+
+    def batches(self, generator):
+        """The training batches of one epoch (a 1-row remainder is skipped: BatchNorm)."""
+        perm = torch.randperm(self.n_train, generator=generator).to(self.train[0].device)
+        size = self.batch_size
+        return (tuple(t.index_select(0, idx) for t in self.train)
+                for idx in (perm[s:s + size] for s in range(0, self.n_train, size))
+                if idx.numel() >= 2 or self.n_train < 2)
+
+    def val_loss(self, module, loss_fn):
+        """Mean validation loss, or None without a validation split."""
+        if self.val is None:
+            return None
+        return _evaluate(module, loss_fn, self.val, batch_size=max(self.batch_size, 4096))
+
+
+class _SourceData:
+    """A BatchSource sampling fresh batches each epoch; validation batches drawn once."""
+
+    def __init__(self, source, val_data, *, seed, device):
+        self.source, self.device = source, device
+        if val_data is not None and _is_source(val_data):  # same validation batches each epoch
+            val_data = val_data(torch.Generator(device="cpu").manual_seed(seed + 1))
+        self.val = None if val_data is None else [_to_device(b, device) for b in val_data]
+
+    def batches(self, generator):
+        """The training batches of one epoch, moved to the device."""
+        return (_to_device(b, self.device) for b in self.source(generator))
+
+    def val_loss(self, module, loss_fn):
+        """Mean validation loss, or None without validation batches."""
+        if self.val is None:
+            return None
+        return _evaluate_batches(module, loss_fn, self.val)
+
+
+def _adam(params, lr, weight_decay):
+    kwargs = {"lr": lr, "weight_decay": weight_decay}
+    try:  # fused Adam: one kernel per step instead of one per parameter
+        return torch.optim.Adam(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, **kwargs)
+
+
+def _train_epoch(module, loss_fn, batches, optimizer, params, *, autocast, clip_grad_norm,
+                 device):
+    """One pass of optimizer steps over ``batches``; mean training loss (batch-size weighted)."""
+    module.train()
+    total = torch.zeros((), device=device)  # summed on the device: one sync per epoch
+    seen = 0
+    for batch in batches:
+        rows = batch[0].shape[0]
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = loss_fn(batch)
+        loss.backward()
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        optimizer.step()
+        total += loss.detach() * rows
+        seen += rows
+    return float(total) / max(seen, 1)
+
+
+# --------------------------------------------------------------------------- the loop
+class EarlyStopping:
+    """Track the best score of a run, its epoch and a copy of its weights; say when to stop.
+
+    Parameters
+    ----------
+    patience : int or None, default=10
+        :attr:`should_stop` becomes True after this many updates in a row without
+        improvement; None never stops.
+    mode : {"min", "max"}, default="min"
+        ``"min"``: lower is better (a loss); ``"max"``: higher is better (a score).
+    min_delta : float, default=0.0
+        An improvement must beat the best score by more than this.
+
+    Attributes
+    ----------
+    best_score : float
+        Best score so far (``inf`` for "min" / ``-inf`` for "max" before any improvement).
+    best_epoch : int or None
+        Epoch of ``best_score``; None before any improvement.
+    best_state : dict or None
+        Deep copy of the module's ``state_dict()`` at ``best_epoch``.
+    bad_epochs : int
+        Updates since the last improvement.
+
+    Examples
+    --------
+    >>> stopper = EarlyStopping(patience=2, mode="max")
+    >>> net = torch.nn.Linear(2, 1)
+    >>> [stopper.update(s, net, epoch) for epoch, s in enumerate([0.5, 0.7, 0.6, 0.7])]
+    [True, True, False, False]
+    >>> stopper.best_epoch, stopper.should_stop
+    (1, True)
+    """
+
+    def __init__(self, patience=10, *, mode="min", min_delta=0.0):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}.")
+        self.patience = patience
+        self.mode = mode
+        self.min_delta = float(min_delta)
+        self.best_score = np.inf if mode == "min" else -np.inf
+        self.best_epoch = None
+        self.best_state = None
+        self.bad_epochs = 0
+
+    def improves(self, score):
+        """Whether ``score`` beats the best one by more than ``min_delta`` (NaN never does)."""
+        if self.mode == "min":
+            return score < self.best_score - self.min_delta
+        return score > self.best_score + self.min_delta
+
+    def update(self, score, module, epoch):
+        """Record the score of ``epoch``; keep a copy of ``module``'s weights if it is the best.
+
+        Parameters
+        ----------
+        score : float
+        module : torch.nn.Module
+        epoch : int
+            0-based; -1 stands for the weights before training.
+
+        Returns
+        -------
+        bool
+            True when ``score`` improved on the best one.
+        """
+        if not self.improves(score):
+            self.bad_epochs += 1
+            return False
+        self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+        self.best_state = copy.deepcopy(module.state_dict())
+        return True
+
+    @property
+    def should_stop(self):
+        """True once ``patience`` updates in a row brought no improvement."""
+        return self.patience is not None and self.bad_epochs >= self.patience
+
+    def restore(self, module):
+        """Load the best weights into ``module`` (nothing when no update improved).
+
+        Returns
+        -------
+        bool
+            True when weights were loaded.
+        """
+        if self.best_state is None:
+            return False
+        module.load_state_dict(self.best_state)
+        return True
+
+
+def _monitored_value(value, key, desc):
+    """The float that early stopping compares in a monitor's return value."""
+    if not isinstance(value, dict):
+        return float(value)
+    if key is None or key not in value:
+        raise ValueError(
+            f"{desc or 'fit_module'}: the monitor returned scores {sorted(value)}; name the one "
+            f"to monitor with monitor_key= (got {key!r}).")
+    return float(value[key])
+
+
 def fit_module(
     module: torch.nn.Module,
     loss_fn: Callable[[tuple], torch.Tensor],
@@ -257,6 +486,10 @@ def fit_module(
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
     clip_grad_norm: float | None = None,
     val_data=None,
+    monitor: Callable[[torch.nn.Module, int], float | dict] | None = None,
+    monitor_key: str | None = None,
+    monitor_initial: bool = False,
+    min_delta: float = 0.0,
     precision: str = "fp32",
     device="auto",
     random_state=None,
@@ -281,8 +514,8 @@ def fit_module(
         ``source(generator) -> iterable of batches``) that samples fresh batches each epoch
         (episodic meta-training); ``batch_size`` and ``val_fraction`` are then ignored.
     val_fraction : float, default=0.1
-        Fraction of rows held out (at random) to monitor early stopping. When it gives fewer
-        than one row, the training loss is monitored instead.
+        Fraction of rows held out (at random, :func:`validation_split`) to monitor early
+        stopping. When it gives fewer than one row, the training loss is monitored instead.
     epochs : int, default=100
         Maximum number of passes over the training rows.
     batch_size : int, default=256
@@ -291,7 +524,7 @@ def fit_module(
     weight_decay : float, default=1e-6
         Adam L2 penalty.
     patience : int or None, default=10
-        Stop after this many epochs without improvement of the monitored loss; None disables.
+        Stop after this many epochs without improvement of the monitored value; None disables.
         The weights of the best epoch are restored either way.
     params : iterable of Parameter, optional
         Parameters to optimise (default: every parameter of ``module`` that requires grad).
@@ -305,6 +538,21 @@ def fit_module(
         Only with a ``BatchSource`` ``train_data``: validation batches, drawn once (from a
         generator seeded by ``random_state``) and re-used every epoch to monitor early stopping.
         Without it the training loss is monitored.
+    monitor : callable, optional
+        ``monitor(module, epoch) -> float or dict of float``, called at the end of each epoch
+        with ``module`` in eval mode; **higher is better**. It replaces the (validation) loss
+        as the early-stopping criterion (``patience``, best-weight restore); the losses are
+        still recorded. Its return values are kept in ``History.eval_scores``. Typically a
+        closure scoring a labelled evaluation set with a task metric.
+    monitor_key : str, optional
+        Which entry of a dict returned by ``monitor`` is monitored (required then; ignored for
+        a float).
+    monitor_initial : bool, default=False
+        Also score the weights ``module`` has before training (as epoch -1, not recorded in
+        ``eval_scores``): they are kept when no epoch beats them, so fine-tuning never ends
+        worse on the monitor than it began. Needs ``monitor``.
+    min_delta : float, default=0.0
+        Smallest change of the monitored value that counts as an improvement.
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` runs the forward passes (training and validation) under
         :func:`torch.autocast` with bfloat16: matrix products in bf16 with fp32 accumulation,
@@ -323,16 +571,37 @@ def fit_module(
     Returns
     -------
     History
-        Per-epoch losses, best epoch, run time and device.
+        Per-epoch losses (and monitor values), best epoch, run time and device.
 
     Raises
     ------
     ValueError
-        If ``train_data`` is empty or its arrays disagree in length, or a loss is not finite.
+        If ``train_data`` is empty or its arrays disagree in length, a loss is not finite,
+        ``monitor_initial`` is set without ``monitor``, or ``monitor`` returns a dict
+        without ``monitor_key``.
+
+    Examples
+    --------
+    Early stopping on a task score instead of the loss (here minus the mean absolute error
+    of a fixed evaluation set):
+
+    >>> X = torch.randn(64, 3); y = X.sum(1, keepdim=True)
+    >>> net = torch.nn.Linear(3, 1)
+    >>> def mse(batch):
+    ...     return ((net(batch[0]) - batch[1]) ** 2).mean()
+    >>> def score(module, epoch):
+    ...     with torch.no_grad():
+    ...         return {"neg_mae": -float((module(X) - y).abs().mean())}
+    >>> hist = fit_module(net, mse, (X, y), epochs=5, lr=0.1, monitor=score,
+    ...                   monitor_key="neg_mae", device="cpu", random_state=0)
+    >>> len(hist.eval_scores), hist.epochs_run
+    (5, 5)
     """
     start = time.perf_counter()
     device = resolve_device(device)
     autocast = mixed_precision(device, precision)
+    if monitor_initial and monitor is None:
+        raise ValueError("monitor_initial=True needs a monitor to score the initial weights.")
     module.to(device)
     source = train_data if _is_source(train_data) else None
     if source is None and val_data is not None:
@@ -341,35 +610,20 @@ def fit_module(
     seed = torch_seed(random_state)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     if source is None:
-        tensors, n = _as_tensors(train_data, device)
-        if n == 0:
-            raise ValueError("train_data has no rows; fit needs at least 2 samples.")
-        n_val = int(np.floor(n * val_fraction)) if val_fraction else 0
-        if n - n_val < 2:  # BatchNorm needs 2 rows per training batch
-            n_val = 0
-        order = torch.randperm(n, generator=generator).to(device)
-        val_idx, train_idx = order[:n_val], order[n_val:]
-        n_train = n - n_val
-        val_data = tuple(t.index_select(0, val_idx) for t in tensors) if n_val else None
-        train_tensors = tuple(t.index_select(0, train_idx) for t in tensors)
-        batch_size = max(1, min(int(batch_size), n_train))
-    elif val_data is not None:
-        if _is_source(val_data):  # draw the validation episodes once: same batches each epoch
-            val_data = val_data(torch.Generator(device="cpu").manual_seed(seed + 1))
-        val_data = [_to_device(b, device) for b in val_data]
-
-    if params is None:
-        params = [p for p in module.parameters() if p.requires_grad]
+        data = _RowData(train_data, val_fraction=val_fraction, batch_size=batch_size,
+                        generator=generator, device=device)
     else:
-        params = list(params)
-    opt_kwargs = {"lr": lr, "weight_decay": weight_decay}
-    try:  # fused Adam: one kernel per step instead of one per parameter
-        optimizer = torch.optim.Adam(params, fused=True, **opt_kwargs)
-    except (RuntimeError, TypeError):
-        optimizer = torch.optim.Adam(params, **opt_kwargs)
+        data = _SourceData(source, val_data, seed=seed, device=device)
+    params = ([p for p in module.parameters() if p.requires_grad] if params is None
+              else list(params))
+    optimizer = _adam(params, lr, weight_decay)
 
     history = History(device=str(device), desc=desc)
-    best_loss, best_state, bad_epochs = np.inf, None, 0
+    stopper = EarlyStopping(patience, mode="min" if monitor is None else "max",
+                            min_delta=min_delta)
+    if monitor_initial:
+        module.eval()
+        stopper.update(_monitored_value(monitor(module, -1), monitor_key, desc), module, -1)
     bar = None
     if verbose:
         from tqdm.auto import tqdm
@@ -377,57 +631,35 @@ def fit_module(
         bar = tqdm(total=epochs, desc=desc or "fit", leave=True)
 
     for epoch in range(epochs):
-        module.train()
-        total = torch.zeros((), device=device)
-        seen = 0
-        if source is None:
-            perm = torch.randperm(n_train, generator=generator).to(device)
-            batches = (perm[s:s + batch_size] for s in range(0, n_train, batch_size))
-        else:
-            batches = iter(source(generator))
-        for item in batches:
-            if source is None:
-                idx = item
-                if idx.numel() < 2 and n_train >= 2:  # a 1-row batch breaks BatchNorm; skip
-                    continue
-                batch = tuple(t.index_select(0, idx) for t in train_tensors)
-            else:
-                batch = _to_device(item, device)
-            rows = batch[0].shape[0]
-            optimizer.zero_grad(set_to_none=True)
-            with autocast():
-                loss = loss_fn(batch)
-            loss.backward()
-            if clip_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-            optimizer.step()
-            total += loss.detach() * rows
-            seen += rows
-        train_loss = float(total) / max(seen, 1)
+        train_loss = _train_epoch(module, loss_fn, data.batches(generator), optimizer, params,
+                                  autocast=autocast, clip_grad_norm=clip_grad_norm,
+                                  device=device)
         if not np.isfinite(train_loss):
             raise ValueError(
                 f"{desc or 'training'}: loss became {train_loss} at epoch {epoch}; lower lr or "
                 "standardise the features.")
         history.train_loss.append(train_loss)
-
-        monitored = train_loss
-        if val_data is not None:
-            with autocast():
-                monitored = (_evaluate(module, loss_fn, val_data, batch_size=max(batch_size, 4096))
-                             if source is None else _evaluate_batches(module, loss_fn, val_data))
-            history.val_loss.append(monitored)
+        with autocast():
+            val_loss = data.val_loss(module, loss_fn)
+        if val_loss is not None:
+            history.val_loss.append(val_loss)
         history.epochs_run = epoch + 1
 
-        if monitored < best_loss:
-            best_loss, bad_epochs, history.best_epoch = monitored, 0, epoch
-            best_state = copy.deepcopy(module.state_dict())
+        if monitor is None:
+            monitored = train_loss if val_loss is None else val_loss
         else:
-            bad_epochs += 1
+            module.eval()
+            value = monitor(module, epoch)
+            history.eval_scores.append(value)
+            monitored = _monitored_value(value, monitor_key, desc)
+        if stopper.update(monitored, module, epoch):
+            history.best_epoch = epoch
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{monitored:.4g}")
+            bar.set_postfix(train=f"{train_loss:.4g}",
+                            **{"val" if monitor is None else "monitor": f"{monitored:.4g}"})
         stop = on_epoch_end is not None and bool(on_epoch_end(epoch, history))
-        if patience is not None and bad_epochs >= patience and epoch + 1 < epochs:
+        if stopper.should_stop and epoch + 1 < epochs:
             history.stopped_early = True
             stop = True
         if stop:
@@ -435,8 +667,9 @@ def fit_module(
 
     if bar is not None:
         bar.close()
-    if best_state is not None:
-        module.load_state_dict(best_state)
+    if stopper.best_epoch is not None:
+        history.best_epoch = stopper.best_epoch  # -1 when the initial weights were kept
+    stopper.restore(module)
     module.eval()
     history.seconds = time.perf_counter() - start
     return history

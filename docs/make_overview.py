@@ -1,14 +1,13 @@
-"""Regenerate docs/overview.png (the README figure) from a Table 1 JSON.
+"""Regenerate docs/overview.png (the README figure) from an ALeRCE protocol run's JSON.
 
 Usage::
 
-    astroad reproduce alerce --fast --json docs/table1_fast.json
-    python docs/make_overview.py docs/table1_fast.json
+    astroad reproduce alerce --preset fast --json docs/runs/alerce_fast.json
+    python docs/make_overview.py docs/runs/alerce_fast.json
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -21,21 +20,20 @@ import pandas as pd  # noqa: E402
 
 from astroad_nb.data.lightcurves import simulate_lightcurves  # noqa: E402
 from astroad_nb.plotting import plot_auroc_heatmap, plot_lightcurve  # noqa: E402
+from astroad_nb.protocols import Run  # noqa: E402
 
 
 def main(table_json: str, out: str = "docs/overview.png") -> None:
-    payload = json.loads(Path(table_json).read_text())
-    mean = pd.DataFrame(payload["mean"]).T.astype(float)
-    std = pd.DataFrame(payload["std"]).T.astype(float)
-    cols = list(payload["top_class"])
-    mean, std = mean[cols], std[cols]
+    run = Run.from_json(Path(table_json))
+    top_class = run.config["top_class"]
+    cols = list(top_class)
+    mean, std = run.table("mean")[cols], run.table("std")[cols]
     fig = plt.figure(figsize=(16, 7.5))
     grid = fig.add_gridspec(2, 4, height_ratios=[1.5, 1], hspace=0.45, wspace=0.3)
     ax = fig.add_subplot(grid[0, :])
-    plot_auroc_heatmap(mean, std, top_class=payload["top_class"], ax=ax)
-    cfg = payload["config"]
+    plot_auroc_heatmap(mean, std, top_class=top_class, ax=ax)
     ax.set_title(f"Leave-one-subclass-out AUROC on simulated ZTF light curves "
-                 f"({cfg['n_objects']} objects, {cfg['n_splits']} folds)", pad=28)
+                 f"({run.config['n_objects']} objects, {run.preset['n_splits']} folds)", pad=28)
     lcs = simulate_lightcurves(10, random_state=1)
     n_points = pd.Series(np.asarray(lcs.n_points), index=lcs.ids)
     for i, sub in enumerate(["SNIa", "AGN", "RRL", "E"]):

@@ -10,13 +10,13 @@ import pytest
 from astroad_nb.active import (
     ActiveLearningLoop,
     balanced_pseudo_labels,
-    reproduce_realbogus,
     select_hardest,
-    split_cutouts,
     uncertainty,
 )
 from astroad_nb.data.alerts import simulate_triplets
 from astroad_nb.models import RealBogusCNN
+from astroad_nb.protocols import realbogus as protocol
+from astroad_nb.protocols.realbogus import split_cutouts
 from astroad_nb.store import LabelStore
 
 TINY = dict(widths=(8, 16), epochs=1, batch_size=16)
@@ -106,7 +106,7 @@ def test_teach_from_store_reads_the_panels_labels(tiny_parts):
     assert taught == {ids[0]: 1, ids[1]: 0}
     assert len(store) == 4  # nothing written twice
     loop.retrain()
-    assert loop.stage_table("val").loc["ALS", "n_labelled"] == 22
+    assert protocol.stage_table(loop).loc["ALS", "n_labelled"] == 22
     assert ids[0] not in set(loop.query()["id"])  # taught triplets are never re-queried
 
 
@@ -121,8 +121,6 @@ def test_teach_validates_ids_and_labels(tiny_parts):
     assert loop.teach([pool_id], ["bogus"]) == {pool_id: 0}
     with pytest.raises(RuntimeError, match="not an SSLS"):
         loop.pseudo_label()
-    with pytest.raises(ValueError, match="test set"):
-        loop.stage_table()
 
 
 def test_person_answers_win_over_the_dataset_oracle(tiny_parts):
@@ -160,8 +158,9 @@ def small_run():
     model = RealBogusCNN(epochs=6, batch_size=16, patience=None)
     loop = ActiveLearningLoop(model, n_initial=100, k=40, rounds=3, finetune_epochs=3,
                               max_pseudo=100, random_state=0, store=store)
-    loop.start(parts["labelled"], parts["pool"], parts["validation"], parts["test"])
-    table = loop.run(oracle="dataset")
+    loop.start(parts["labelled"], parts["pool"], parts["validation"])
+    assert loop.run(oracle="dataset") == loop.stages[1:]  # ITS ran in start()
+    table = protocol.stage_table(loop, parts["test"])
     return loop, table, store, parts
 
 
@@ -179,7 +178,7 @@ def test_stage_table_rows_columns_and_counts(small_run):
 
 def test_later_stages_beat_the_initial_one(small_run):
     _, table, _, _ = small_run
-    val = small_run[0].stage_table("val")
+    val = protocol.stage_table(small_run[0])  # no test set: the validation metrics
     # warm starts keep the starting weights as a candidate: validation never gets worse
     assert (np.diff(val["Sum"].to_numpy()) >= -1e-12).all()
     assert table.loc["ALS", "Sum"] >= table.loc["ITS", "Sum"]
@@ -213,34 +212,42 @@ def test_pseudo_labels_are_balanced_and_mostly_right(small_run):
 
 
 def test_learning_curves_and_per_kind(small_run):
-    loop, _, _, _ = small_run
-    curves = loop.learning_curves()
+    loop, _, _, parts = small_run
+    curves = protocol.learning_curves(loop)
     assert curves["stage"].unique().tolist() == loop.stages
     assert {"epoch", "train_loss", "val_Sum"} <= set(curves.columns)
-    per_kind = loop.per_kind()
+    per_kind = protocol.per_kind(loop, parts["test"])
     assert "real" in per_kind.index and per_kind["n"].sum() == 120
     assert loop.best_stage_ in loop.stages
 
 
 def test_reproduce_realbogus_tiny_and_cli(tmp_path, capsys):
     from astroad_nb.cli import main
+    from astroad_nb.protocols import Run
 
     out = tmp_path / "rb.json"
-    code = main(["reproduce", "realbogus", "--n-total", "160", "--n-initial", "40", "--k", "8",
-                 "--rounds", "1", "--epochs", "1", "--finetune-epochs", "1", "--json",
-                 str(out)])
+    code = main(["reproduce", "realbogus", "--preset", "fast", "--set", "n_total=160",
+                 "--set", "n_initial=40", "--set", "k=8", "--set", "rounds=1", "--set",
+                 "n_validation=20", "--set", "n_test=40", "--set", "epochs=1", "--set",
+                 "finetune_epochs=1", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
-    assert "SSLS R=1" in text and "Sum" in text and "per kind" in text
-    payload = json.loads(out.read_text())
-    assert list(payload["table"]) == ["ITS", "ALS", "SSLS R=1"]
-    assert payload["config"]["n_initial"] == 40
+    assert "SSLS R=1" in text and "Sum" in text and "per_kind" in text
+    run = Run.from_json(out)
+    assert run.table().index.tolist() == ["ITS", "ALS", "SSLS R=1"]
+    assert run.preset["n_initial"] == 40 and run.preset["name"] == "fast*"
+    assert json.loads(out.read_text())["system"] == "realbogus"
+
+
+def test_the_loop_needs_a_model(tiny_parts):
+    with pytest.raises(TypeError, match="needs the classifier"):
+        ActiveLearningLoop(None).start(tiny_parts["labelled"], tiny_parts["pool"],
+                                       tiny_parts["validation"])
 
 
 @pytest.mark.slow
 def test_fast_reproduction_improves_over_its():
-    run = reproduce_realbogus(fast=True, random_state=0)
-    table = run.table
+    table = protocol.run("fast", random_state=0).table()
     assert table.loc["ALS", "Sum"] >= table.loc["ITS", "Sum"]
     assert table.loc["SSLS R=3", "Sum"] >= table.loc["ITS", "Sum"]
     assert table.loc["SSLS R=3", "Sum"] > 0.85

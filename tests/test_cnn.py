@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
 
 from astroad_nb.data.alerts import simulate_triplets
-from astroad_nb.evaluation import auroc
-from astroad_nb.models import RealBogusCNN
-from astroad_nb.models.cnn import (
-    DihedralAugment,
-    RealBogusLoss,
-    RealBogusNet,
-    normalize_triplets,
-    selection_scores,
-)
+from astroad_nb.evaluation import auroc, selection_scores
+from astroad_nb.features.cutouts import normalize_triplets
+from astroad_nb.models import RealBogusCNN, cnn
+from astroad_nb.models.cnn import DihedralAugment, RealBogusLoss, RealBogusNet
 
 TINY = dict(widths=(8, 16), epochs=1, batch_size=16)
 
@@ -154,7 +152,8 @@ def test_array_input_and_clone(tiny_set):
 
 def test_eval_set_selects_an_epoch_by_the_metric(tiny_set):
     clf = RealBogusCNN(widths=(8, 16), epochs=3, batch_size=8, random_state=0, patience=None)
-    clf.fit(tiny_set, eval_set=(tiny_set, tiny_set.labels), eval_metric="MCC")
+    clf.fit(tiny_set, eval_set=(tiny_set, tiny_set.labels), eval_metric=selection_scores,
+            eval_key="MCC")
     scores = clf.history_.eval_scores
     assert len(scores) == 3 and set(scores[0]) == {"Pre", "Acc", "Rec", "F1", "MCC", "AP", "Sum"}
     best = clf.history_.best_epoch
@@ -168,10 +167,42 @@ def test_warm_start_continues_from_current_weights(tiny_set):
     net = clf.network_
     clf.set_params(warm_start=True)
     before = clf.predict_proba(tiny_set)
-    clf.fit(tiny_set, eval_set=(tiny_set, tiny_set.labels))
+    clf.fit(tiny_set, eval_set=(tiny_set, tiny_set.labels), eval_metric=selection_scores)
     assert clf.network_ is net  # fine-tuned in place, not rebuilt
     after = selection_scores(tiny_set.labels, clf.predict_proba(tiny_set)[:, 1])["Sum"]
     assert after >= selection_scores(tiny_set.labels, before[:, 1])["Sum"]
+
+
+def test_eval_set_without_a_metric_selects_by_log_loss(tiny_set):
+    clf = RealBogusCNN(widths=(8, 16), epochs=3, batch_size=8, random_state=0, patience=None)
+    clf.fit(tiny_set, eval_set=(tiny_set, tiny_set.labels))
+    scores = clf.history_.eval_scores  # minus the mean log-loss, one float per epoch
+    assert len(scores) == 3 and all(isinstance(s, float) and s < 0 for s in scores)
+    assert clf.history_.best_epoch == int(np.argmax(scores))
+    p = np.clip(clf.predict_proba(tiny_set)[:, 1], 1e-12, 1 - 1e-12)
+    y = tiny_set.labels
+    assert np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)) == pytest.approx(max(scores))
+
+
+def test_eval_metric_must_be_a_callable_and_its_key_must_exist(tiny_set):
+    with pytest.raises(TypeError, match="eval_key='MCC'"):
+        RealBogusCNN(**TINY).fit(tiny_set, eval_set=(tiny_set, tiny_set.labels),
+                                 eval_metric="MCC")
+    with pytest.raises(ValueError, match=r"\['AP'.*'Sum'\]; pass one of them as eval_key"):
+        RealBogusCNN(**TINY, random_state=0).fit(
+            tiny_set, eval_set=(tiny_set, tiny_set.labels), eval_metric=selection_scores,
+            eval_key="sum")
+
+
+def test_the_model_does_not_import_a_higher_floor():
+    """models/ sits below evaluation: the CNN takes its selection metric as an argument."""
+    imported = set()
+    for node in ast.walk(ast.parse(inspect.getsource(cnn))):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    assert not {m for m in imported if m.startswith("astroad_nb.evaluation")}
 
 
 def test_selection_scores_sum_is_the_mean_of_six():

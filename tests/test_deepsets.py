@@ -7,6 +7,7 @@ from sklearn.base import clone
 
 from astroad_nb.data.streams import simulate_stream_problems
 from astroad_nb.evaluation import auroc
+from astroad_nb.io import UnknownKindError
 from astroad_nb.models import DeepSetsOneClass
 from astroad_nb.models.deepsets import DeepSetsNet, EpisodeSampler, _Pool, class_weighted_bce
 from astroad_nb.training import BatchSource, fit_module
@@ -212,5 +213,5 @@ def test_save_load_round_trip(trained, problems, tmp_path):
                                trained.score_problem(problems[4]).to_numpy(), atol=1e-6)
     (path / "config.json").write_text((path / "config.json").read_text().replace(
         "DeepSetsOneClass", "Other"))
-    with pytest.raises(ValueError, match="Other"):
+    with pytest.raises(UnknownKindError, match="astroad_nb.models.deepsets.Other"):
         DeepSetsOneClass.load(path)

@@ -23,6 +23,7 @@ from astroad_nb.models import (
     VaDE,
     load_detector,
 )
+from astroad_nb.training import History
 
 N_FEATURES = 10
 SMALL = dict(hidden_dims=(64, 32), latent_dim=4, epochs=30, batch_size=64, lr=3e-3,
@@ -107,8 +108,8 @@ def test_auroc_floor_on_simulated_anomalies(fitted, cls):
 @pytest.mark.parametrize("cls", DEEP, ids=lambda c: c.__name__)
 def test_history_recorded(fitted, cls):
     history = fitted[cls].history_
-    stages = history.values() if isinstance(history, dict) else [history]
-    for stage in stages:
+    assert isinstance(history, History)
+    for stage in [history, *history.stages.values()]:
         assert stage.epochs_run >= 1 and len(stage.train_loss) == stage.epochs_run
         assert stage.to_frame().shape[0] == stage.epochs_run
 
@@ -194,7 +195,8 @@ def test_config_records_version_and_feature_names(tmp_path):
     path = IForest(n_estimators=10, random_state=0).fit(X).save(tmp_path / "m")
     config = json.loads((path / "config.json").read_text())
     assert config["astroad_nb_version"] == astroad_nb.__version__
-    assert config["class"] == "IForest" and config["n_features_in"] == N_FEATURES
+    assert config["kind"] == "astroad_nb.models.classic.IForest"
+    assert config["attrs"]["n_features_in"] == N_FEATURES
     assert config["feature_names_in"] == list(X.columns)
     assert config["params"]["n_estimators"] == 10
 

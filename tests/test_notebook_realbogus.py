@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from protocol_runs import HEADLINE_CELL, assert_same_table, committed_run, headline_of
+
 # Labels the first two of the K hardest as a person would (the panel's public API), and
 # prints what the store then holds.
 DRIVE = """\
@@ -20,10 +22,14 @@ print("ROWS", len(store.to_frame(context="realbogus")))
 
 
 def test_realbogus_notebook_runs_and_panel_records_labels(run_notebook):
-    done = run_notebook("02_realbogus_active_learning.ipynb", extra_cells=[DRIVE], timeout=1200)
+    done = run_notebook("02_realbogus_active_learning.ipynb", extra_cells=[HEADLINE_CELL, DRIVE],
+                        timeout=1200)
     db = done.labels_db
     assert not done.errors
-    assert "notebook checks passed" in done.stdout(-2)
+    assert "notebook checks passed" in done.stdout(-3)
+    # the notebook's stage table is the protocol's run("fast") table, value for value
+    want = committed_run("realbogus").table().drop(columns="seconds")
+    assert_same_table(headline_of(done.stdout(-2)).drop(columns="seconds"), want, atol=0)
     out = done.stdout(-1)
     items = re.search(r"ITEMS (.*)", out).group(1).split()
     assert len(items) == 2

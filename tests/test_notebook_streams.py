@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from protocol_runs import HEADLINE_CELL, assert_same_table, committed_run, headline_of
+
 # Drives the simulated-GD-1 panel as a person would: raise the threshold, box-select three
 # field stars (the indices plotly's on_selection passes), add them to the support set.
 DRIVE = """\
@@ -22,10 +24,13 @@ print("FINITE", bool(np.isfinite(explorer.state.proba).all()))
 
 
 def test_streams_notebook_runs_and_panel_records_support(run_notebook):
-    done = run_notebook("03_stellar_streams_deepsets.ipynb", extra_cells=[DRIVE], timeout=900)
+    done = run_notebook("03_stellar_streams_deepsets.ipynb", extra_cells=[HEADLINE_CELL, DRIVE],
+                        timeout=900)
     db = done.labels_db
     assert not done.errors
-    assert "notebook checks passed" in done.stdout(-2)
+    assert "notebook checks passed" in done.stdout(-3)
+    # the notebook's table is the protocol's run("fast") table, value for value
+    assert_same_table(headline_of(done.stdout(-2)), committed_run("streams").table(), atol=0)
     out = done.stdout(-1)
     selected, expected = map(int, re.search(r"SELECTED (\d+) (\d+)", out).groups())
     assert selected == expected

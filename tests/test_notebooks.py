@@ -1,8 +1,11 @@
-"""The demo notebooks run top to bottom in a real kernel (FAST sizes) and pass their checks."""
+"""The demo notebooks run top to bottom in a real kernel (FAST sizes) and pass their checks;
+notebook 01's Table 1 is the ALeRCE protocol's ``run("fast")`` table, value for value."""
 
 from __future__ import annotations
 
 import sqlite3
+
+from protocol_runs import HEADLINE_CELL, assert_same_table, committed_run, headline_of
 
 
 def test_quickstart_runs(run_notebook):
@@ -21,12 +24,14 @@ def test_alerce_notebook_runs_and_panel_flags(run_notebook):
         "print('FLAGGED', first)\n"
         "print('TABLE', result.mean.shape)"
     )
-    done = run_notebook("01_alerce_anomaly_detection.ipynb", extra_cells=[drive], timeout=1800)
+    done = run_notebook("01_alerce_anomaly_detection.ipynb", extra_cells=[HEADLINE_CELL, drive],
+                        timeout=1800)
     assert not done.errors
+    assert_same_table(headline_of(done.stdout(-2)), committed_run("alerce").table(), atol=0)
     out = done.stdout(-1)
     flagged = out.split("FLAGGED ")[1].split()[0]
     assert "TABLE (7, 14)" in out
-    assert "notebook checks passed" in done.stdout(-2)
+    assert "notebook checks passed" in done.stdout(-3)
     with sqlite3.connect(done.labels_db) as con:
         rows = con.execute("SELECT item_id, label, context FROM labels WHERE active = 1").fetchall()
     assert rows == [(flagged, "interesting", "alerce")]

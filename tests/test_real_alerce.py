@@ -10,7 +10,7 @@ from astroad_nb.data.lightcurves import read_detections, read_lightcurve_folder
 from astroad_nb.evaluation import auroc
 from astroad_nb.features.lightcurves import ALeRCEPreprocessor, extract_features
 from astroad_nb.models import IForest
-from astroad_nb.reproduce import alerce_methods
+from astroad_nb.protocols import alerce
 
 pytestmark = pytest.mark.realdata
 
@@ -23,7 +23,7 @@ def test_real_alerce_feature_table_through_every_detector(real_data):
     X = ALeRCEPreprocessor().fit_transform(features)
     assert np.isfinite(X.to_numpy()).all()
     y = labels.loc[features.index, "classALeRCE"].to_numpy()
-    for name, est in alerce_methods(fast=True, random_state=0).items():
+    for name, est in alerce.methods(alerce.preset("fast"), random_state=0).items():
         if "epochs" in est.get_params():
             est.set_params(epochs=3)
         scores = est.fit(X, y).anomaly_score(X)

@@ -5,8 +5,8 @@ import pytest
 from sklearn.base import clone
 
 from astroad_nb.data.streams import simulate_stream_problem
+from astroad_nb.evaluation import evaluate_stream
 from astroad_nb.models import RecursiveForest
-from astroad_nb.stream_protocol import evaluate_stream
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """Per-stream evaluation, the GD-1 table, the streams protocol and its CLI."""
 
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from astroad_nb.data.streams import StreamProblem
-from astroad_nb.stream_protocol import SEED_GD1, evaluate_stream, gd1_table
+from astroad_nb.evaluation import SEED_GD1, evaluate_stream, gd1_table
 
 
 @pytest.fixture
@@ -58,23 +57,25 @@ def test_gd1_table_layout():
     assert table.loc["Mine", "P"] == 0.5
 
 
-def test_reproduce_streams_small_on_simulations(monkeypatch, tmp_path, capsys):
-    from astroad_nb import stream_protocol
+def test_reproduce_streams_small_on_simulations(tmp_path, capsys):
     from astroad_nb.cli import main
+    from astroad_nb.protocols import Run
 
-    tiny = dict(epochs=2, steps_per_epoch=5, fine_tune_epochs=1, fine_tune_steps=3,
-                n_sim_train=2, n_sim_val=1, sim_members=(30, 50), sim_fg=10.0, rf_trees=10)
-    monkeypatch.setattr(stream_protocol, "_protocol_sizes", lambda fast: tiny)
-    monkeypatch.setenv("ASTROAD_REAL_DATA", str(tmp_path / "none"))  # force simulations
+    tiny = ["epochs=2", "steps_per_epoch=5", "fine_tune_epochs=1", "fine_tune_steps=3",
+            "n_sim_train=2", "n_sim_val=1", "sim_members=30,50", "sim_foreground=10",
+            "gd1_members=60", "rf_trees=10"]
     out = tmp_path / "streams.json"
-    assert main(["reproduce", "streams", "--fast", "--json", str(out)]) == 0
+    args = ["reproduce", "streams", "--preset", "fast", "--json", str(out)]
+    for pair in tiny:
+        args += ["--set", pair]
+    assert main(args) == 0
     text = capsys.readouterr().out
     assert "simulated streams" in text and "GD-1 (simulated)" in text
-    payload = json.loads(out.read_text())
-    methods = {r["method"] for r in payload["table"]}
-    assert methods == {"DeepSets (meta-trained)", "DeepSets (fine-tuned)",
-                       "Random forest (recursive)"}
-    assert set(payload["gd1"]) >= set(SEED_GD1)
+    run = Run.from_json(out)
+    assert set(run.table("table").index.get_level_values("method")) == {
+        "DeepSets (meta-trained)", "DeepSets (fine-tuned)", "Random forest (recursive)"}
+    assert set(run.table("gd1").index) >= set(SEED_GD1)
+    assert run.preset["sim_members"] == [30, 50]
 
 
 # Measured (random_state=0, FAST): fine-tuned DeepSets mean recall 0.867, balanced accuracy 0.930,
@@ -85,15 +86,14 @@ FLOORS = {"recall": 0.7, "ba": 0.85, "auroc": 0.95}
 @pytest.mark.slow
 def test_real_clusterbusters_validation_streams(real_data):
     """Meta-train on the 23 seed training streams, report the 3 validation streams (FAST)."""
-    from astroad_nb.stream_protocol import reproduce_streams
+    from astroad_nb.protocols import streams
 
     root = real_data("streams", "clusterbusters")
-    run = reproduce_streams(fast=True, random_state=0, data_root=root)
-    print(run.table.round(3).to_string())
-    print(run.means.round(3).to_string())
-    print(run.gd1.to_string())
-    tuned = run.means.loc["DeepSets (fine-tuned)"]
-    forest = run.means.loc["Random forest (recursive)"]
+    run = streams.run("fast-real", random_state=0, data_root=root,
+                      gd1_root=real_data("streams", "gd1_gaia_dr2"))
+    print(run.report())
+    tuned = run.table().loc["DeepSets (fine-tuned)"]
+    forest = run.table().loc["Random forest (recursive)"]
     # floors measured with random_state=0 (see the report in the commit message), with margin
     assert tuned["recall"] > FLOORS["recall"] and tuned["balanced_accuracy"] > FLOORS["ba"]
     assert tuned["auroc"] > FLOORS["auroc"]

@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from astroad_nb.training import History, fit_module, predict_batches, resolve_device
+from astroad_nb.training import (
+    EarlyStopping,
+    History,
+    fit_module,
+    predict_batches,
+    resolve_device,
+    validation_split,
+)
 
 
 def _problem(seed=0, n=300):
@@ -197,3 +204,83 @@ def test_unknown_precision_raises():
     net = _net()
     with pytest.raises(ValueError, match="precision must be one of"):
         fit_module(net, _mse_loss(net), (X, y), epochs=1, precision="fp16", device="cpu")
+
+
+# ------------------------------------------------------------------ monitor / early stopping
+def _fixed_scores(values, key=None):
+    """A monitor returning ``values[epoch]`` (epoch -1 -> ``values[-1]``), as a dict if key."""
+    def monitor(module, epoch):
+        assert not module.training  # scored in eval mode
+        value = values[epoch]
+        return value if key is None else {key: value, "other": -value}
+
+    return monitor
+
+
+def test_monitor_replaces_the_loss_for_early_stopping_and_restores_best_weights():
+    X, y = _problem()
+    net = _net()
+    snapshots = {}
+
+    def remember(epoch, history):
+        snapshots[epoch] = {k: v.clone() for k, v in net.state_dict().items()}
+
+    scores = [0.1, 0.5, 0.4, 0.3, 0.2, 0.9, 1.0]
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=7, lr=1e-2, patience=3,
+                      monitor=_fixed_scores(scores, "Sum"), monitor_key="Sum", device="cpu",
+                      random_state=0, on_epoch_end=remember)
+    assert hist.best_epoch == 1 and hist.epochs_run == 5 and hist.stopped_early
+    assert [s["Sum"] for s in hist.eval_scores] == scores[:5]
+    assert len(hist.val_loss) == 5  # the losses are still recorded
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, snapshots[1][key]), key
+    assert History.from_dict(hist.to_dict()) == hist
+
+
+def test_monitor_initial_keeps_the_starting_weights_when_no_epoch_beats_them():
+    X, y = _problem()
+    net = _net()
+    start = {k: v.clone() for k, v in net.state_dict().items()}
+    scores = [0.3, 0.2, 0.1, 0.9]  # the last entry is epoch -1, the initial weights
+    hist = fit_module(net, _mse_loss(net), (X, y), epochs=3, lr=1e-2, patience=None,
+                      monitor=_fixed_scores(scores), monitor_initial=True, device="cpu",
+                      random_state=0)
+    assert hist.best_epoch == -1 and hist.eval_scores == scores[:3]
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, start[key]), key
+
+
+def test_monitor_dict_needs_a_monitor_key():
+    X, y = _problem(n=40)
+    net = _net()
+    with pytest.raises(ValueError, match=r"\['Sum', 'other'\].*monitor_key"):
+        fit_module(net, _mse_loss(net), (X, y), epochs=2, monitor=_fixed_scores([1, 2], "Sum"),
+                   device="cpu", random_state=0)
+    with pytest.raises(ValueError, match="needs a monitor"):
+        fit_module(net, _mse_loss(net), (X, y), epochs=2, monitor_initial=True, device="cpu")
+
+
+def test_early_stopping_modes_min_delta_and_nan():
+    net = torch.nn.Linear(2, 1)
+    low = EarlyStopping(patience=2, mode="min", min_delta=0.1)
+    assert [low.update(v, net, e) for e, v in enumerate([1.0, 0.95, 0.8, float("nan")])] == [
+        True, False, True, False]
+    assert low.best_epoch == 2 and low.best_score == 0.8 and not low.should_stop
+    assert not low.update(0.75, net, 4) and low.should_stop  # 0.75 is within min_delta
+    with torch.no_grad():
+        net.weight.fill_(7.0)
+    assert low.restore(net) and not torch.equal(net.weight, torch.full((1, 2), 7.0))
+    assert not EarlyStopping().restore(net)  # nothing recorded: weights left as they are
+    with pytest.raises(ValueError, match="mode must be"):
+        EarlyStopping(mode="up")
+
+
+def test_validation_split_holds_out_a_fraction_of_the_rows():
+    x = torch.arange(20.0)[:, None]
+    y = torch.arange(20)
+    train, val = validation_split((x, y), 0.25, torch.Generator().manual_seed(0))
+    assert train[0].shape[0] == 15 and val[0].shape[0] == 5
+    assert torch.equal(train[0][:, 0].long(), train[1]) and torch.equal(val[0][:, 0].long(), val[1])
+    assert sorted(torch.cat([train[1], val[1]]).tolist()) == list(range(20))
+    train, val = validation_split((x[:2],), 0.5, torch.Generator().manual_seed(0))
+    assert val is None and train[0].shape[0] == 2  # BatchNorm needs 2 training rows

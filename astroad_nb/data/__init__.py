@@ -1,0 +1,10 @@
+"""The data floor: readers of real formats and seeded simulators, returning plain containers.
+
+* :mod:`astroad_nb.data.lightcurves`: ZTF/ALeRCE light curves (:class:`LightCurves`);
+* :mod:`astroad_nb.data.alerts`: alert cutout triplets (:class:`CutoutSet`);
+* :mod:`astroad_nb.data.streams`: Gaia catalogues and stream-membership problems;
+* :mod:`astroad_nb.data.bands`: the ZTF filter-id <-> band map;
+* :mod:`astroad_nb.data.labels`: the real/bogus label parser.
+
+Nothing is imported here, so importing one kind of data does not import the others.
+"""

@@ -77,6 +77,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from astroad_nb.data.bands import BAND_TO_ZTF_FID
+
 __all__ = [
     "FEATURE_NAMES",
     "feature_names",
@@ -84,7 +86,7 @@ __all__ = [
     "ALeRCEPreprocessor",
 ]
 
-_FID = {"g": "1", "r": "2", "i": "3"}
+_FID = {band: str(fid) for band, fid in BAND_TO_ZTF_FID.items()}  # "g" -> "1"
 
 # light-curve feature constructors and the ALeRCE-style names of their outputs, in order
 _SCALAR_FEATURES = [
@@ -512,3 +514,21 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         """Names of the kept features (ndarray of str)."""
         check_is_fitted(self, "feature_names_out_")
         return np.asarray(self.feature_names_out_, dtype=object)
+
+    # Persistence protocol of astroad_nb.io (``astroad_nb.save(pre, path)`` /
+    # ``astroad_nb.load(path)``); no save method here: features sit below io's floor.
+    def _get_state(self):
+        check_is_fitted(self, "feature_names_out_")
+        return {"feature_names": [str(c) for c in self.feature_names_in_],
+                "attrs": {"n_features_in": int(self.n_features_in_),
+                          "feature_names_out": [str(c) for c in self.feature_names_out_],
+                          "dropped_features": dict(self.dropped_features_)},
+                "arrays": {"lo_": self.lo_, "hi_": self.hi_, "log_": self.log_}}
+
+    def _set_state(self, state):
+        attrs, arrays = state["attrs"], state["arrays"]
+        self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
+        self.n_features_in_ = int(attrs["n_features_in"])
+        self.feature_names_out_ = np.asarray(attrs["feature_names_out"], dtype=object)
+        self.dropped_features_ = dict(attrs["dropped_features"])
+        self.lo_, self.hi_, self.log_ = arrays["lo_"], arrays["hi_"], arrays["log_"]

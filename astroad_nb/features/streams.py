@@ -10,9 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from astroad_nb.features.scaling import standard_scale
+
 __all__ = [
     "STREAM_FEATURES",
     "StreamFeatureScaler",
+    "problem_features",
     "raw_stream_features",
     "stream_features",
     "stream_frame_coordinates",
@@ -104,9 +107,7 @@ class StreamFeatureScaler:
 
     def fit(self, features: pd.DataFrame):
         """Learn mean and std of each column of ``features`` (shape (n_stars, n_features))."""
-        self.mean_ = features.mean()
-        std = features.std(ddof=1).fillna(1.0)
-        self.scale_ = std.where(std > 0, 1.0)
+        self.mean_, self.scale_ = standard_scale(features, ddof=1, tol=0.0)
         return self
 
     def transform(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +117,22 @@ class StreamFeatureScaler:
         return (features[self.mean_.index] - self.mean_) / self.scale_
 
     def fit_transform(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``fit(features).transform(features)``."""
         return self.fit(features).transform(features)
+
+    # Persistence protocol of astroad_nb.io (``astroad_nb.save(scaler, path)`` /
+    # ``astroad_nb.load(path)``); no save method here: features sit below io's floor.
+    def _get_state(self):
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("StreamFeatureScaler is not fitted yet; call fit(features) first.")
+        return {"feature_names": [str(c) for c in self.mean_.index],
+                "arrays": {"mean": self.mean_.to_numpy(np.float64),
+                           "scale": self.scale_.to_numpy(np.float64)}}
+
+    def _set_state(self, state):
+        index = pd.Index(state["feature_names"], dtype=object)
+        self.mean_ = pd.Series(state["arrays"]["mean"], index=index)
+        self.scale_ = pd.Series(state["arrays"]["scale"], index=index)
 
 
 def stream_features(frame: pd.DataFrame, *, frame_center=None, standardize=True,
@@ -166,6 +182,30 @@ def stream_features(frame: pd.DataFrame, *, frame_center=None, standardize=True,
         features = scaler.fit_transform(features)
     features.attrs["n_dropped"] = n_dropped
     return (features, scaler) if return_scaler else features
+
+
+def problem_features(problem, *, photometry="gaia"):
+    """Standardised stream features of a problem's field, aligned truth and support mask.
+
+    Features are standardised over the whole field (the seed's per-problem normalisation);
+    the support set, being field rows, shares the field's statistics.
+
+    Parameters
+    ----------
+    problem : StreamProblem
+    photometry : {'gaia', 'ps1'}
+
+    Returns
+    -------
+    X : pandas.DataFrame, shape (n_kept, 10)
+        Field rows without NaN inputs (index of the field kept).
+    truth : ndarray of bool, shape (n_kept,), or None
+    support : ndarray of bool, shape (n_kept,)
+    """
+    X = stream_features(problem.field, photometry=photometry)
+    rows = problem.field.index.get_indexer(X.index)
+    truth = None if problem.truth is None else np.asarray(problem.truth, bool)[rows]
+    return X, truth, problem.support_mask[rows]
 
 
 def great_circle_frame(*, pole=None, endpoints=None, origin=None):

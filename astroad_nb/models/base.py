@@ -5,47 +5,20 @@ lower for more abnormal samples, ``decision_function`` is 0 at the ``contaminati
 the training scores, ``predict`` gives +1 (inlier) / -1 (outlier). ``anomaly_score(X)`` is
 ``-score_samples(X)``: higher = more anomalous; metrics, tables, plots and panels use it.
 
-Persistence writes a folder holding ``config.json`` (package version, class, hyper-parameters,
-feature names, offset), ``arrays.npz`` (numpy arrays, read with ``allow_pickle=False``) and, for
-torch models, ``weights.pt`` (a state dict, read with ``torch.load(..., weights_only=True)``).
-Nothing is ever unpickled.
+Persistence is :mod:`astroad_nb.io` (a folder of ``config.json``, ``.npy`` arrays and torch
+state dicts; nothing is ever unpickled): ``save``/``load`` here delegate to it and subclasses
+only provide their state through ``_get_state``/``_set_state``.
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-import astroad_nb
+from astroad_nb import io
 
 __all__ = ["BaseDetector", "load_detector", "TorchDetector"]
-
-CONFIG_FILE, ARRAYS_FILE, WEIGHTS_FILE = "config.json", "arrays.npz", "weights.pt"
-_REGISTRY: dict[str, type] = {}
-
-
-def _version_key(version):
-    """Compatibility key of a version string: major, plus minor while major is 0 (semver)."""
-    parts = [int(p) for p in str(version).split(".")[:2] if p.isdigit()]
-    parts += [0] * (2 - len(parts))
-    return (parts[0], parts[1]) if parts[0] == 0 else (parts[0],)
-
-
-def _jsonable(value, name):
-    if isinstance(value, tuple):
-        return list(value)
-    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(
-        f"Cannot save hyper-parameter {name}={value!r}: only None, numbers, strings and lists "
-        "are stored in config.json. Pass an int random_state (not a RandomState) to save.")
-
 
 def _check_finite(X, feature_names=None):
     """Raise a ValueError naming the first non-finite cell of a validated float array."""
@@ -65,7 +38,8 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     """Base class of every astroad_nb anomaly detector (scikit-learn ``OutlierMixin``).
 
     Subclasses implement ``_fit(X, y)`` and ``_score(X)`` on validated float64 arrays (and, to be
-    saved, ``_get_state``/``_set_state``); the base does validation, the threshold and I/O.
+    saved, extend ``_get_state``/``_set_state``); the base does validation, the threshold and
+    I/O.
 
     Attributes
     ----------
@@ -75,10 +49,6 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when fitted on a DataFrame with string column names.
     """
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls  # load_detector only instantiates classes of this package
 
     # ------------------------------------------------------------------ validation
     def _validate(self, X, *, reset):
@@ -177,133 +147,68 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     def _score(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _get_state(self):  # pragma: no cover - abstract
-        """Return ``(arrays: dict[str, ndarray], state_dict or None, attrs: dict)``."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _get_state to be saved.")
-
-    def _set_state(self, arrays, state_dict, attrs):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        """State for :func:`astroad_nb.io.save`; subclasses extend the dict it returns."""
+        check_is_fitted(self, "offset_")
+        names = getattr(self, "feature_names_in_", None)
+        return {"feature_names": None if names is None else [str(n) for n in names],
+                "attrs": {"n_features_in": int(self.n_features_in_),
+                          "offset": float(self.offset_)},
+                "arrays": {}, "state_dicts": {}, "children": {}}
+
+    def _set_state(self, state):
+        """Inverse of :meth:`_get_state` (on a fresh instance built from the saved params)."""
+        self.n_features_in_ = int(state["attrs"]["n_features_in"])
+        if state["feature_names"] is not None:
+            self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
+        self.offset_ = float(state["attrs"]["offset"])
+
     def save(self, path):
-        """Write the fitted detector to the folder ``path`` (created if needed).
+        """Write the fitted detector to the folder ``path`` (see :func:`astroad_nb.io.save`).
 
         Parameters
         ----------
         path : str or Path
-            Folder receiving ``config.json``, ``arrays.npz`` and (torch models) ``weights.pt``.
+            Folder (created if needed).
 
         Returns
         -------
         pathlib.Path
             The folder.
         """
-        check_is_fitted(self, "offset_")
-        path = Path(path)
-        arrays, state_dict, attrs = self._get_state()
-        config = {
-            "astroad_nb_version": astroad_nb.__version__,
-            "class": type(self).__name__,
-            "params": self._config_params(),
-            "feature_names_in": (list(map(str, self.feature_names_in_))
-                                 if hasattr(self, "feature_names_in_") else None),
-            "n_features_in": int(self.n_features_in_),
-            "offset": float(self.offset_),
-            "attrs": attrs,
-        }
-        path.mkdir(parents=True, exist_ok=True)
-        np.savez(path / ARRAYS_FILE, **arrays)
-        if state_dict is not None:
-            import torch
-
-            torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, path / WEIGHTS_FILE)
-        self._save_extra(path)
-        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        return path
-
-    def _config_params(self):
-        """Hyper-parameters stored in config.json (all of them, JSON-safe)."""
-        return {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()}
-
-    def _save_extra(self, path):
-        """Hook: write parts that are not arrays or a state dict (e.g. nested detectors)."""
-
-    def _load_extra(self, path):
-        """Hook: read what :meth:`_save_extra` wrote."""
+        return io.save(self, path)
 
     @classmethod
-    def load(cls, path, *, feature_names=None):
-        """Read a detector written by :meth:`save`.
+    def load(cls, path, *, feature_names=None, device=None):
+        """Read a detector written by :meth:`save` (see :func:`astroad_nb.io.load`).
 
         Parameters
         ----------
         path : str or Path
-            Folder written by :meth:`save`.
         feature_names : sequence of str, optional
-            Columns the caller will score; checked against the saved ones (same names, same
-            order).
+            Columns the caller will score; checked against the saved ones (names and order).
+        device : str, optional
+            Overrides the saved ``device`` of torch detectors.
 
         Returns
         -------
         BaseDetector
-            A fitted detector of the saved class (must be ``cls`` or a subclass of it).
+            A fitted detector of the saved class (``cls`` or a subclass of it).
 
         Raises
         ------
-        FileNotFoundError
-            If ``config.json`` is missing.
+        astroad_nb.io.MissingConfigError
+            If ``config.json`` is missing (a FileNotFoundError).
+        astroad_nb.io.PersistenceError
+            Version mismatch, unknown or other kind, corrupt files (ValueErrors).
         ValueError
-            If the file was written by an incompatible astroad_nb version, names another class,
-            or ``feature_names`` differ from the saved feature names.
+            If ``feature_names`` differ from the saved feature names.
         """
-        path = Path(path)
-        config_path = path / CONFIG_FILE
-        if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path} not found: is {path} a folder written by "
-                                    "detector.save()?")
-        config = json.loads(config_path.read_text())
-        saved = config.get("astroad_nb_version", "?")
-        if _version_key(saved) != _version_key(astroad_nb.__version__):
-            raise ValueError(
-                f"{path} was saved by astroad_nb {saved}, incompatible with the installed "
-                f"{astroad_nb.__version__}; refit the detector or install astroad_nb=={saved}.")
-        name = config.get("class")
-        klass = _REGISTRY.get(name)
-        if klass is None or not issubclass(klass, cls):
-            raise ValueError(f"{path} holds a {name!r}, not a {cls.__name__}.")
-        saved_names = config.get("feature_names_in")
-        if feature_names is not None:
-            feature_names = [str(f) for f in feature_names]
-            if saved_names is None:
-                if len(feature_names) != config["n_features_in"]:
-                    raise ValueError(f"{path} was fitted on {config['n_features_in']} unnamed "
-                                     f"features, got {len(feature_names)} feature names.")
-            elif feature_names != saved_names:
-                missing = [f for f in saved_names if f not in feature_names]
-                extra = [f for f in feature_names if f not in saved_names]
-                raise ValueError(
-                    f"Feature names differ from those {path} was fitted on: missing {missing}, "
-                    f"unexpected {extra}" + ("" if missing or extra else ", order differs")
-                    + ". Select and order the columns as saved in config.json.")
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()}
-        model = klass(**params)
-        model.n_features_in_ = int(config["n_features_in"])
-        if saved_names is not None:
-            model.feature_names_in_ = np.asarray(saved_names, dtype=object)
-        model.offset_ = float(config["offset"])
-        with np.load(path / ARRAYS_FILE, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        state_dict = None
-        if (path / WEIGHTS_FILE).is_file():
-            import torch
-
-            state_dict = torch.load(path / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        model._set_state(arrays, state_dict, config.get("attrs", {}))
-        model._load_extra(path)
-        return model
+        return io.load(path, expected=cls, feature_names=feature_names, device=device)
 
 
-def load_detector(path, *, feature_names=None):
+def load_detector(path, *, feature_names=None, device=None):
     """Read any detector written by ``detector.save(path)``.
 
     Parameters
@@ -311,12 +216,13 @@ def load_detector(path, *, feature_names=None):
     path : str or Path
     feature_names : sequence of str, optional
         See :meth:`BaseDetector.load`.
+    device : str, optional
 
     Returns
     -------
     BaseDetector
     """
-    return BaseDetector.load(path, feature_names=feature_names)
+    return BaseDetector.load(path, feature_names=feature_names, device=device)
 
 
 class TorchDetector(BaseDetector):
@@ -355,9 +261,9 @@ class TorchDetector(BaseDetector):
         from astroad_nb.training import resolve_device
 
         self._check_params()
-        self.x_mean_ = X.mean(axis=0)
-        scale = X.std(axis=0)
-        self.x_scale_ = np.where(scale > 1e-12, scale, 1.0)  # constant columns pass unscaled
+        from astroad_nb.features.scaling import standard_scale
+
+        self.x_mean_, self.x_scale_ = standard_scale(X)  # constant columns pass unscaled
         self.device_ = str(resolve_device(self.device))
         self._train(self._standardize(X), y, check_random_state(self.random_state))
 
@@ -389,24 +295,25 @@ class TorchDetector(BaseDetector):
     def _get_state(self):
         from astroad_nb.training import history_to_json
 
-        arrays = {"x_mean_": self.x_mean_, "x_scale_": self.x_scale_}
+        state = super()._get_state()
+        state["arrays"].update(x_mean_=self.x_mean_, x_scale_=self.x_scale_)
         for name in self._extra_arrays:
-            arrays[name] = np.asarray(getattr(self, name))
-        return arrays, self.network_.state_dict(), {
-            "history": history_to_json(getattr(self, "history_", None))}
+            state["arrays"][name] = np.asarray(getattr(self, name))
+        state["state_dicts"]["network"] = self.network_.state_dict()
+        state["attrs"]["history"] = history_to_json(getattr(self, "history_", None))
+        return state
 
-    def _set_state(self, arrays, state_dict, attrs):
-        from astroad_nb.training import resolve_device
-
-        for name, value in arrays.items():
-            setattr(self, name, value)
-        self.device_ = str(resolve_device(self.device))
+    def _set_state(self, state):
         import torch
 
+        from astroad_nb.training import history_from_json, resolve_device
+
+        super()._set_state(state)
+        for name, value in state["arrays"].items():
+            setattr(self, name, value.item() if value.ndim == 0 else value)  # ints stay ints
+        self.device_ = str(resolve_device(self.device))
         with torch.random.fork_rng(devices=[]):
             self.network_ = self._build_network(self.n_features_in_)
-        self.network_.load_state_dict(state_dict)
+        self.network_.load_state_dict(state["state_dicts"]["network"])
         self.network_.to(self.device_).eval()
-        from astroad_nb.training import history_from_json
-
-        self.history_ = history_from_json(attrs.get("history"))
+        self.history_ = history_from_json(state["attrs"].get("history"))

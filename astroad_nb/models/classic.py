@@ -1,4 +1,5 @@
-"""Classic detectors built on scikit-learn: :class:`IForest` and :class:`OCSVM`.
+"""Classic detectors built on scikit-learn: :class:`IForest` and :class:`OCSVM`; tree ensembles
+as flat arrays (:func:`flat_tree_nodes`, :class:`TreeEnsembleProba`).
 
 scikit-learn fits them; the fitted model is then reduced to plain numpy arrays (tree nodes,
 support vectors) that score with numpy. That keeps scoring identical before and after
@@ -11,9 +12,11 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 from sklearn.svm import OneClassSVM
 
+from astroad_nb import io
+from astroad_nb.features.scaling import standard_scale
 from astroad_nb.models.base import BaseDetector
 
-__all__ = ["IForest", "OCSVM"]
+__all__ = ["IForest", "OCSVM", "TreeEnsembleProba", "flat_tree_nodes"]
 
 
 def _average_path_length(n):
@@ -144,14 +147,17 @@ class IForest(BaseDetector):
                "tree_roots_")
 
     def _get_state(self):
-        attrs = {"path_norm_": self.path_norm_, "max_depth_": self.max_depth_}
-        return {k: getattr(self, k) for k in self._ARRAYS}, None, attrs
+        state = super()._get_state()
+        state["arrays"].update({k: getattr(self, k) for k in self._ARRAYS})
+        state["attrs"].update(path_norm_=self.path_norm_, max_depth_=self.max_depth_)
+        return state
 
-    def _set_state(self, arrays, state_dict, attrs):
+    def _set_state(self, state):
+        super()._set_state(state)
         for k in self._ARRAYS:
-            setattr(self, k, arrays[k])
-        self.path_norm_ = float(attrs["path_norm_"])
-        self.max_depth_ = int(attrs["max_depth_"])
+            setattr(self, k, state["arrays"][k])
+        self.path_norm_ = float(state["attrs"]["path_norm_"])
+        self.max_depth_ = int(state["attrs"]["max_depth_"])
 
 
 class OCSVM(BaseDetector):
@@ -202,9 +208,7 @@ class OCSVM(BaseDetector):
             raise ValueError(f"kernel must be 'rbf', 'linear', 'poly' or 'sigmoid', got "
                              f"{self.kernel!r}.")
         if self.standardize:
-            self.x_mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.x_scale_ = np.where(scale > 1e-12, scale, 1.0)
+            self.x_mean_, self.x_scale_ = standard_scale(X)
         else:
             self.x_mean_, self.x_scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         svm = OneClassSVM(kernel=self.kernel, nu=self.nu, gamma=self.gamma, degree=self.degree,
@@ -237,11 +241,100 @@ class OCSVM(BaseDetector):
     _ARRAYS = ("support_vectors_", "dual_coef_", "x_mean_", "x_scale_")
 
     def _get_state(self):
-        attrs = {"gamma_": self.gamma_, "n_iter_": self.n_iter_}
-        return {k: getattr(self, k) for k in self._ARRAYS}, None, attrs
+        state = super()._get_state()
+        state["arrays"].update({k: getattr(self, k) for k in self._ARRAYS})
+        state["attrs"].update(gamma_=self.gamma_, n_iter_=self.n_iter_)
+        return state
 
-    def _set_state(self, arrays, state_dict, attrs):
+    def _set_state(self, state):
+        super()._set_state(state)
         for k in self._ARRAYS:
-            setattr(self, k, arrays[k])
-        self.gamma_ = float(attrs["gamma_"])
-        self.n_iter_ = int(attrs["n_iter_"])
+            setattr(self, k, state["arrays"][k])
+        self.gamma_ = float(state["attrs"]["gamma_"])
+        self.n_iter_ = int(state["attrs"]["n_iter_"])
+
+
+class TreeEnsembleProba:
+    """``predict_proba`` of a fitted tree-ensemble classifier from flat node arrays (numpy).
+
+    Built from scikit-learn / imbalanced-learn forests (``estimators_`` of decision trees, or
+    pipelines ending in one); the class probabilities are the mean of the trees' leaf class
+    fractions, exactly as scikit-learn computes them.
+    """
+
+    def __init__(self, left, right, feature, threshold, proba, roots, max_depth, classes):
+        self.left, self.right, self.feature = left, right, feature
+        self.threshold, self.proba, self.roots = threshold, proba, roots
+        self.max_depth, self.classes_ = int(max_depth), classes
+
+    @classmethod
+    def from_forest(cls, forest):
+        """Flatten a fitted forest (``estimators_`` of trees, ``classes_``).
+
+        Parameters
+        ----------
+        forest : fitted RandomForestClassifier, ExtraTreesClassifier or
+            BalancedRandomForestClassifier
+
+        Returns
+        -------
+        TreeEnsembleProba
+
+        Raises
+        ------
+        astroad_nb.io.UnsavableError
+            (a TypeError) if ``forest`` is not a fitted tree ensemble.
+        """
+        trees = getattr(forest, "estimators_", None)
+        if trees is None:
+            raise io.UnsavableError(
+                f"Only tree-ensemble classifiers (random forests, extra trees, balanced random "
+                f"forests) can be saved without pickling; got {type(forest).__name__}.")
+        left, right, feature, threshold, proba, roots = [], [], [], [], [], []
+        offset, max_depth = 0, 0
+        for est in trees:
+            est = est[-1] if hasattr(est, "steps") else est
+            tree = est.tree_
+            n = tree.node_count
+            for out, arr in zip((left, right, feature, threshold), flat_tree_nodes(tree, offset),
+                                strict=True):
+                out.append(arr)
+            value = tree.value[:, 0, :].astype(np.float64)
+            proba.append(value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300))
+            roots.append(offset)
+            offset += n
+            max_depth = max(max_depth, int(tree.max_depth))
+        return cls(np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64),
+                   np.concatenate(feature).astype(np.int64),
+                   np.concatenate(threshold).astype(np.float64), np.concatenate(proba),
+                   np.asarray(roots, dtype=np.int64), max_depth, forest.classes_)
+
+    def arrays(self):
+        """The node arrays by name (``left, right, feature, threshold, proba, roots``)."""
+        return {"left": self.left, "right": self.right, "feature": self.feature,
+                "threshold": self.threshold, "proba": self.proba, "roots": self.roots}
+
+    def predict_proba(self, X):
+        """Class probabilities, as the forest's ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), float64
+            Columns in the order of ``classes_``.
+        """
+        X = np.asarray(X, dtype=np.float32)  # scikit-learn compares float32 features
+        out = np.zeros((X.shape[0], self.proba.shape[1]))
+        chunk = max(1, 2**20 // max(len(self.roots), 1))
+        for start in range(0, X.shape[0], chunk):
+            x = X[start:start + chunk]
+            rows = np.arange(x.shape[0])[:, None]
+            node = np.broadcast_to(self.roots, (x.shape[0], len(self.roots))).copy()
+            for _ in range(self.max_depth):  # leaves point to themselves
+                go_left = x[rows, self.feature[node]] <= self.threshold[node]
+                node = np.where(go_left, self.left[node], self.right[node])
+            out[start:start + chunk] = self.proba[node].mean(axis=1)
+        return out

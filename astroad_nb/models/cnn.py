@@ -7,17 +7,16 @@ a scikit-learn classifier) that trains them with the one fit loop of
 :mod:`astroad_nb.training`.
 
 Inputs are triplets ``(N, 3, H, W)`` (science, reference, difference; NaN where invalid), as in
-:class:`astroad_nb.data.alerts.CutoutSet`; :func:`normalize_triplets` turns them into
-``(N, 4, H, W)`` finite network inputs (three robustly standardised channels and a validity
-mask).
+:class:`astroad_nb.data.alerts.CutoutSet`;
+:func:`astroad_nb.features.cutouts.normalize_triplets` turns them into ``(N, 4, H, W)`` finite
+network inputs (three robustly standardised channels and a validity mask). Model selection on
+a labelled evaluation set takes the metric as an argument (``fit(eval_metric=...)``), so the
+model never depends on :mod:`astroad_nb.evaluation`.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,8 +26,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-import astroad_nb
-from astroad_nb.models.base import CONFIG_FILE, WEIGHTS_FILE, _jsonable, _version_key
+from astroad_nb import io
+from astroad_nb.features.cutouts import normalize_triplets
 from astroad_nb.training import history_from_json, history_to_json
 
 __all__ = [
@@ -36,77 +35,10 @@ __all__ = [
     "RealBogusCNN",
     "RealBogusLoss",
     "RealBogusNet",
-    "normalize_triplets",
-    "selection_scores",
 ]
 
-#: Metric names of the RB-C1000 tables, in the seed's order (1 = real is the positive class).
-METRICS = ("Pre", "Acc", "Rec", "F1", "MCC", "AP")
 
-_MAD_TO_SIGMA = 1.4826  # MAD of a Gaussian times this = its standard deviation
-
-
-# --------------------------------------------------------------------------- preprocessing
-def normalize_triplets(images, mask=None, *, stretch=3.0):
-    """Per-triplet, per-channel robust standardisation that survives NaNs.
-
-    Each channel of each triplet has its median subtracted (the sky for science/reference) and
-    is divided by a robust noise scale: 1.4826 x the median absolute deviation, falling back to
-    the standard deviation and then to 1 when that is zero or undefined (constant or all-NaN
-    channels). Values are then compressed by ``stretch * asinh(z / stretch)``: linear within
-    +-``stretch`` sigma (faint transients keep their contrast), logarithmic beyond (a saturated
-    star no longer dominates every activation). Invalid pixels (NaN, inf or ``mask == False``)
-    become 0 and a last channel holds 1 where every input channel is valid, 0 elsewhere, so the
-    network can tell "no data" (chip edges) from "empty sky".
-
-    Parameters
-    ----------
-    images : array-like of shape (N, C, H, W)
-        Pixel values in any linear unit (e-, DN); NaN where invalid.
-    mask : array-like of bool of shape (N, C, H, W), optional
-        ``True`` = valid pixel; combined with ``isfinite(images)``.
-    stretch : float, default=3.0
-        Break point of the asinh compression, in units of the robust noise scale.
-
-    Returns
-    -------
-    numpy.ndarray of shape (N, C + 1, H, W), float32
-        Finite values: ``C`` standardised channels (dimensionless) and the validity mask.
-
-    Examples
-    --------
-    >>> x = np.full((1, 3, 5, 5), np.nan, np.float32)
-    >>> out = normalize_triplets(x)
-    >>> out.shape, bool(np.isfinite(out).all()), float(out[:, 3].max())
-    ((1, 4, 5, 5), True, 0.0)
-    """
-    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-    if x.ndim != 4:
-        raise ValueError(f"images must have shape (N, C, H, W), got {tuple(x.shape)}.")
-    valid = torch.isfinite(x)
-    if mask is not None:
-        valid &= torch.as_tensor(np.asarray(mask, dtype=bool))
-    x = torch.where(valid, x, torch.tensor(float("nan")))
-    n, c, h, w = x.shape
-    flat = x.reshape(n, c, h * w)
-    med = flat.nanmedian(dim=-1).values  # (N, C); NaN for all-invalid channels
-    dev = (flat - med[..., None]).abs()
-    scale = _MAD_TO_SIGMA * dev.nanmedian(dim=-1).values
-    # nanstd fallback: at least half the pixels equal (e.g. a flat, NaN-padded stamp)
-    count = valid.reshape(n, c, -1).sum(-1).clamp(min=1)
-    std = torch.sqrt(torch.nansum(dev ** 2, dim=-1) / count)
-    bad = ~torch.isfinite(scale) | (scale <= 1e-12)
-    scale = torch.where(bad, std, scale)
-    bad = ~torch.isfinite(scale) | (scale <= 1e-12)
-    scale = torch.where(bad, torch.ones_like(scale), scale)
-    med = torch.nan_to_num(med, nan=0.0)
-    z = (x - med[..., None, None]) / scale[..., None, None]
-    z = stretch * torch.asinh(z / stretch)
-    z = torch.where(valid, z, torch.zeros(()))
-    all_valid = valid.all(dim=1, keepdim=True).to(torch.float32)
-    return torch.cat([z, all_valid], dim=1).numpy()
-
-
+# --------------------------------------------------------------------------- inputs
 def _as_images(X):
     """(images float32 (N, C, H, W) with NaN at invalid pixels, labels or None)."""
     from astroad_nb.data.alerts import CutoutSet
@@ -282,47 +214,14 @@ class RealBogusLoss:
                                label_smoothing=self.label_smoothing)
 
 
-# --------------------------------------------------------------------------- metrics
-def selection_scores(y_true, p_real, *, threshold=0.5):
-    """The RB-C1000 metrics of ``p(real)`` against true labels (1 = real is positive).
+def _neg_log_loss(y_true, p_real):
+    """Minus the mean binary log-loss of ``p_real``: the default ``eval_metric`` (higher = better).
 
-    Parameters
-    ----------
-    y_true : array-like of int of shape (n,)
-        1 = real, 0 = bogus.
-    p_real : array-like of float of shape (n,)
-        Predicted probability of "real".
-    threshold : float, default=0.5
-        ``p_real >= threshold`` is predicted real (Pre, Acc, Rec, F1, MCC); AP uses the scores.
-
-    Returns
-    -------
-    dict
-        ``Pre``, ``Acc``, ``Rec``, ``F1``, ``MCC``, ``AP`` and ``Sum``. ``Sum`` is the seed's
-        single model-selection number: the mean of the six metrics (NaN ones count as 0).
+    Kept here so that model selection on an ``eval_set`` needs no metric from a higher floor.
     """
-    from astroad_nb import evaluation as ev
-
-    y = np.asarray(y_true).astype(int).ravel()
-    p = np.asarray(p_real, dtype=float).ravel()
-    pred = (p >= threshold).astype(int)
-    out = {"Pre": ev.precision(y, pred), "Acc": ev.accuracy(y, pred), "Rec": ev.recall(y, pred),
-           "F1": ev.f1(y, pred), "MCC": ev.mcc(y, pred), "AP": ev.average_precision(y, p)}
-    out["Sum"] = float(np.mean([0.0 if not np.isfinite(v) else v for v in out.values()]))
-    return out
-
-
-_METRIC_KEYS = {m.lower(): m for m in (*METRICS, "Sum")}
-_METRIC_KEYS.update({"precision": "Pre", "accuracy": "Acc", "recall": "Rec",
-                     "average_precision": "AP"})
-
-
-def metric_key(name):
-    """Canonical metric name (``"sum"`` -> ``"Sum"``, ``"precision"`` -> ``"Pre"``, ...)."""
-    key = _METRIC_KEYS.get(str(name).lower())
-    if key is None:
-        raise ValueError(f"unknown metric {name!r}; choose from {[*METRICS, 'Sum']}.")
-    return key
+    y = np.asarray(y_true, dtype=float).ravel()
+    p = np.clip(np.asarray(p_real, dtype=float).ravel(), 1e-12, 1.0 - 1e-12)
+    return float(np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
 
 
 # --------------------------------------------------------------------------- estimator
@@ -334,7 +233,9 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
     class-weighted cross-entropy (:class:`RealBogusLoss`) with random flips/rot90
     (:class:`DihedralAugment`, training only, from a generator seeded by ``random_state``).
     With ``eval_set`` the epoch kept is the one with the best ``eval_metric`` on that labelled
-    validation set (the seed's model selection) instead of the lowest validation loss.
+    validation set (the seed's model selection) instead of the lowest validation loss: the
+    metric is a callable the caller passes in (the active-learning loop passes
+    :func:`astroad_nb.evaluation.selection_scores`), scored through ``fit_module(monitor=)``.
 
     Parameters
     ----------
@@ -346,7 +247,8 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         Adam learning rate.
     weight_decay : float, default=1e-4
     patience : int or None, default=8
-        Early-stopping patience in epochs (on the validation loss, or on ``eval_metric``).
+        Early-stopping patience in epochs (on the validation loss, or on ``eval_metric`` with
+        an ``eval_set``).
     val_fraction : float, default=0.1
         Random share of the training rows that monitors early stopping when no ``eval_set``
         is given.
@@ -375,9 +277,10 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
     network_ : RealBogusNet
         Trained network, in eval mode, on ``device_``.
     history_ : astroad_nb.training.History
-        Losses per epoch; with ``eval_set``, ``history_.eval_scores`` holds the
-        :func:`selection_scores` of each epoch and ``best_epoch`` the kept one (-1: the warm
-        start's weights were kept).
+        Losses per epoch; with ``eval_set``, ``history_.eval_scores`` holds what
+        ``eval_metric`` returned at each epoch (a dict of scores for
+        :func:`astroad_nb.evaluation.selection_scores`) and ``best_epoch`` the kept one (-1: the
+        warm start's weights were kept).
     n_channels_in_ : int
         Input channels (3 for triplets).
     image_shape_ : tuple of int
@@ -452,7 +355,7 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         return images
 
     # ------------------------------------------------------------------ contract
-    def fit(self, X, y=None, *, eval_set=None, eval_metric="sum"):
+    def fit(self, X, y=None, *, eval_set=None, eval_metric=None, eval_key="Sum"):
         """Train on labelled cutouts.
 
         Parameters
@@ -465,8 +368,14 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
             Labelled validation cutouts; each epoch is scored on them by ``eval_metric`` and
             the best epoch is kept (early stopping with ``patience`` on that score). Without
             it, ``val_fraction`` of the rows monitor the loss.
-        eval_metric : str, default="sum"
-            One of Pre, Acc, Rec, F1, MCC, AP, Sum (see :func:`selection_scores`).
+        eval_metric : callable, optional
+            ``eval_metric(y_val, p_real) -> float or dict of float``, higher = better, where
+            ``p_real`` (n_val,) is the predicted probability of "real"; e.g.
+            :func:`astroad_nb.evaluation.selection_scores` (the RB-C1000 metrics). Default:
+            minus the mean log-loss of ``p_real`` (computed here).
+        eval_key : str, default="Sum"
+            Entry of the dict ``eval_metric`` returns that selects the epoch (ignored when it
+            returns a float); with ``selection_scores``: Pre, Acc, Rec, F1, MCC, AP or Sum.
 
         Returns
         -------
@@ -475,7 +384,21 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If labels are missing, not 0/1, or hold only one class; if shapes are wrong.
+            If labels are missing, not 0/1, or hold only one class; if shapes are wrong; if
+            ``eval_metric`` returns a dict without ``eval_key``.
+        TypeError
+            If ``eval_metric`` is not callable (for a metric name such as ``"MCC"`` pass
+            ``eval_metric=selection_scores, eval_key="MCC"``).
+
+        Examples
+        --------
+        >>> from astroad_nb.data.alerts import simulate_triplets
+        >>> from astroad_nb.evaluation import selection_scores
+        >>> train, val = (simulate_triplets(10, 10, random_state=s) for s in (0, 1))
+        >>> clf = RealBogusCNN(widths=(8,), epochs=2, random_state=0).fit(
+        ...     train, eval_set=(val, val.labels), eval_metric=selection_scores, eval_key="MCC")
+        >>> sorted(clf.history_.eval_scores[0])
+        ['AP', 'Acc', 'F1', 'MCC', 'Pre', 'Rec', 'Sum']
         """
         from astroad_nb.training import fit_module, resolve_device, torch_seed
 
@@ -494,7 +417,12 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
                              "labels first.")
         if len(np.unique(y)) < 2:
             raise ValueError("y holds a single class; a real/bogus classifier needs both.")
-        key = metric_key(eval_metric)
+        if eval_metric is not None and not callable(eval_metric):
+            raise TypeError(
+                f"eval_metric must be a callable (y_true, p_real) -> float or dict, got "
+                f"{eval_metric!r}; for the RB-C1000 metrics pass eval_metric=astroad_nb."
+                f"evaluation.selection_scores and eval_key={eval_metric!r} (Pre, Acc, Rec, F1, "
+                "MCC, AP or Sum).")
         rng = check_random_state(self.random_state)
         init_seed = torch_seed(rng)
         warm = (self.warm_start and getattr(self, "network_", None) is not None
@@ -511,46 +439,33 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         loss = RealBogusLoss(model, self._class_weights(y))
         Xn = normalize_triplets(images)
 
-        callback, best = None, {"score": -np.inf, "state": None, "bad": 0, "scores": []}
+        monitor = None
         if eval_set is not None:
-            X_val = self._inputs(eval_set[0])
-            Xv = normalize_triplets(X_val)
+            Xv = normalize_triplets(self._inputs(eval_set[0]))
             y_val = np.asarray(eval_set[1]).astype(int).ravel()
+            metric = _neg_log_loss if eval_metric is None else eval_metric
 
-            def callback(epoch, history):
-                self.network_ = net
-                scores = selection_scores(y_val, self._proba_normalized(Xv)[:, 1])
-                best["scores"].append(scores)
-                if scores[key] > best["score"]:
-                    best.update(score=scores[key], bad=0, epoch=epoch,
-                                state=copy.deepcopy(net.state_dict()))
-                else:
-                    best["bad"] += 1
-                return self.patience is not None and best["bad"] >= self.patience
-
-            if warm:  # the weights fine-tuning starts from compete too ("epoch -1")
-                self.network_ = net.to(self.device_)
-                start = selection_scores(y_val, self._proba_normalized(Xv)[:, 1])
-                best.update(score=start[key], epoch=-1, state=copy.deepcopy(net.state_dict()))
+            def monitor(module, epoch):
+                scores = metric(y_val, self._proba_normalized(Xv, net=net)[:, 1])
+                if isinstance(scores, dict) and eval_key not in scores:
+                    raise ValueError(f"eval_metric returned the scores {sorted(scores)}; pass "
+                                     f"one of them as eval_key= (got {eval_key!r}).")
+                return scores
 
         history = fit_module(
             model, loss, (Xn, y), val_fraction=0.0 if eval_set is not None else
             self.val_fraction, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-            weight_decay=self.weight_decay,
-            patience=None if eval_set is not None else self.patience,
-            on_epoch_end=callback, device=self.device_, random_state=rng,
-            verbose=self.verbose, desc="RealBogusCNN")
-        if best["state"] is not None:
-            net.load_state_dict(best["state"])
-            history.best_epoch = best["epoch"]
-            history.stopped_early = history.epochs_run < self.epochs
-        history.eval_scores = best["scores"]
+            weight_decay=self.weight_decay, patience=self.patience, monitor=monitor,
+            monitor_key=eval_key if monitor is not None else None,
+            # fine-tuning: the starting weights compete too ("epoch -1")
+            monitor_initial=warm and monitor is not None,
+            device=self.device_, random_state=rng, verbose=self.verbose, desc="RealBogusCNN")
         self.network_ = net.eval()
         self.history_ = history
         return self
 
-    def _proba_normalized(self, Xn, batch_size=256):
-        net = self.network_
+    def _proba_normalized(self, Xn, batch_size=256, *, net=None):
+        net = self.network_ if net is None else net
         was_training = net.training
         net.eval()
         out = []
@@ -597,8 +512,28 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        check_is_fitted(self, "network_")
+        return {"attrs": {"n_channels_in": self.n_channels_in_,
+                          "image_shape": list(self.image_shape_),
+                          "history": history_to_json(self.history_)},
+                "state_dicts": {"network": self.network_.state_dict()}}
+
+    def _set_state(self, state):
+        from astroad_nb.training import resolve_device
+
+        attrs = state["attrs"]
+        self.classes_ = np.array([0, 1])
+        self.n_channels_in_ = int(attrs["n_channels_in"])
+        self.image_shape_ = tuple(int(v) for v in attrs["image_shape"])
+        self.device_ = str(resolve_device(self.device))
+        net = self._build_network(self.n_channels_in_, None)
+        net.load_state_dict(state["state_dicts"]["network"])
+        self.network_ = net.to(self.device_).eval()
+        self.history_ = history_from_json(attrs.get("history"))
+
     def save(self, path):
-        """Write the fitted classifier to the folder ``path`` (``config.json`` + ``weights.pt``).
+        """Write the fitted classifier to the folder ``path`` (see :func:`astroad_nb.io.save`).
 
         Parameters
         ----------
@@ -608,18 +543,7 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         -------
         pathlib.Path
         """
-        check_is_fitted(self, "network_")
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        params = {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()}
-        config = {"astroad_nb_version": astroad_nb.__version__, "class": type(self).__name__,
-                  "params": params, "n_channels_in": self.n_channels_in_,
-                  "image_shape": list(self.image_shape_),
-                  "history": history_to_json(self.history_)}
-        torch.save({k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-                   path / WEIGHTS_FILE)
-        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        return path
+        return io.save(self, path)
 
     @classmethod
     def load(cls, path, *, device=None):
@@ -637,36 +561,9 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
 
         Raises
         ------
-        FileNotFoundError
-            If ``config.json`` is missing.
-        ValueError
-            If it was saved by an incompatible version or holds another class.
+        astroad_nb.io.MissingConfigError
+            If ``config.json`` is missing (a FileNotFoundError).
+        astroad_nb.io.PersistenceError
+            Saved by an incompatible version, another class, or files damaged (ValueErrors).
         """
-        from astroad_nb.training import resolve_device
-
-        path = Path(path)
-        if not (path / CONFIG_FILE).is_file():
-            raise FileNotFoundError(f"{path / CONFIG_FILE} not found: is {path} a folder "
-                                    "written by RealBogusCNN.save()?")
-        config = json.loads((path / CONFIG_FILE).read_text())
-        saved = config.get("astroad_nb_version", "?")
-        if _version_key(saved) != _version_key(astroad_nb.__version__):
-            raise ValueError(f"{path} was saved by astroad_nb {saved}, incompatible with the "
-                             f"installed {astroad_nb.__version__}; retrain the classifier.")
-        if config.get("class") != cls.__name__:
-            raise ValueError(f"{path} holds a {config.get('class')!r}, not a {cls.__name__}.")
-        params = {k: tuple(v) if isinstance(v, list) else v
-                  for k, v in config["params"].items()}
-        if device is not None:
-            params["device"] = device
-        model = cls(**params)
-        model.classes_ = np.array([0, 1])
-        model.n_channels_in_ = int(config["n_channels_in"])
-        model.image_shape_ = tuple(int(v) for v in config["image_shape"])
-        model.device_ = str(resolve_device(model.device))
-        net = model._build_network(model.n_channels_in_, None)
-        net.load_state_dict(torch.load(path / WEIGHTS_FILE, map_location="cpu",
-                                       weights_only=True))
-        model.network_ = net.to(model.device_).eval()
-        model.history_ = history_from_json(config.get("history"))
-        return model
+        return io.load(path, expected=cls, device=device)

@@ -23,9 +23,6 @@ Differences from the seed (``ClusterBusters/Code/Deep Sets``), on purpose:
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
@@ -34,6 +31,8 @@ from sklearn.utils import check_random_state
 from torch import nn
 from torch.nn import functional as F
 
+from astroad_nb import io
+from astroad_nb.features.streams import problem_features
 from astroad_nb.training import history_from_json, history_to_json
 
 __all__ = [
@@ -320,35 +319,6 @@ def _as_float32(X, name):
         raise ValueError(f"{name} contains NaN or infinity; use stream_features(..., "
                          "nan_policy='drop') first.")
     return X
-
-
-def problem_features(problem, *, photometry="gaia"):
-    """Standardised stream features of a problem's field, aligned truth and support mask.
-
-    Features are standardised over the whole field (the seed's per-problem normalisation);
-    the support set, being field rows, shares the field's statistics.
-
-    Parameters
-    ----------
-    problem : StreamProblem
-    photometry : {'gaia', 'ps1'}
-
-    Returns
-    -------
-    X : pandas.DataFrame, shape (n_kept, 10)
-        Field rows without NaN inputs (index of the field kept).
-    truth : ndarray of bool, shape (n_kept,), or None
-    support : ndarray of bool, shape (n_kept,)
-    """
-    from astroad_nb.features.streams import stream_features
-
-    X = stream_features(problem.field, photometry=photometry)
-    rows = problem.field.index.get_indexer(X.index)
-    truth = None if problem.truth is None else np.asarray(problem.truth, bool)[rows]
-    return X, truth, problem.support_mask[rows]
-
-
-_CONFIG, _WEIGHTS = "config.json", "weights.pt"
 
 
 class DeepSetsOneClass(BaseEstimator):
@@ -659,8 +629,31 @@ class DeepSetsOneClass(BaseEstimator):
         return pd.Series(proba, index=X.index, name="p_member").reindex(problem.field.index)
 
     # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        self._check_fitted()
+        return {"feature_names": list(map(str, self.feature_names_in_)),
+                "attrs": {"n_features_in": int(self.n_features_in_),
+                          "history": history_to_json(self.history_),
+                          "fine_tune_history": history_to_json(self.fine_tune_history_)},
+                "state_dicts": {"network": self.network_.state_dict()}}
+
+    def _set_state(self, state):
+        from astroad_nb.training import resolve_device
+
+        attrs = state["attrs"]
+        self.feature_names_in_ = list(state["feature_names"])
+        self.n_features_in_ = int(attrs["n_features_in"])
+        self.device_ = str(resolve_device(self.device))
+        with torch.random.fork_rng(devices=[]):
+            self.network_ = DeepSetsNet(self.n_features_in_, self.width, self.n_layers,
+                                        self.dropout)
+        self.network_.load_state_dict(state["state_dicts"]["network"])
+        self.network_.to(self.device_).eval()
+        self.history_ = history_from_json(attrs.get("history"))
+        self.fine_tune_history_ = history_from_json(attrs.get("fine_tune_history"))
+
     def save(self, path):
-        """Write ``config.json`` (version, hyper-parameters, feature names) and ``weights.pt``.
+        """Write the meta-trained model to the folder ``path`` (see :func:`astroad_nb.io.save`).
 
         Parameters
         ----------
@@ -671,65 +664,20 @@ class DeepSetsOneClass(BaseEstimator):
         -------
         pathlib.Path
         """
-        import astroad_nb
-        from astroad_nb.models.base import _jsonable
-
-        self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        config = {
-            "astroad_nb_version": astroad_nb.__version__,
-            "class": type(self).__name__,
-            "params": {k: _jsonable(v, k) for k, v in self.get_params(deep=False).items()},
-            "feature_names_in": list(map(str, self.feature_names_in_)),
-            "n_features_in": int(self.n_features_in_),
-            "history": history_to_json(self.history_),
-            "fine_tune_history": history_to_json(self.fine_tune_history_),
-        }
-        torch.save({k: v.detach().cpu() for k, v in self.network_.state_dict().items()},
-                   path / _WEIGHTS)
-        (path / _CONFIG).write_text(json.dumps(config, indent=2))
-        return path
+        return io.save(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, *, device=None):
         """Read a model written by :meth:`save` (weights loaded with ``weights_only=True``).
 
         Parameters
         ----------
         path : str or Path
+        device : str, optional
+            Overrides the saved ``device`` parameter.
 
         Returns
         -------
         DeepSetsOneClass
         """
-        import astroad_nb
-        from astroad_nb.models.base import _version_key
-        from astroad_nb.training import resolve_device
-
-        path = Path(path)
-        if not (path / _CONFIG).is_file():
-            raise FileNotFoundError(f"{path / _CONFIG} not found: is {path} a folder written "
-                                    "by DeepSetsOneClass.save()?")
-        config = json.loads((path / _CONFIG).read_text())
-        saved = config.get("astroad_nb_version", "?")
-        if _version_key(saved) != _version_key(astroad_nb.__version__):
-            raise ValueError(f"{path} was saved by astroad_nb {saved}, incompatible with "
-                             f"{astroad_nb.__version__}.")
-        if config.get("class") != cls.__name__:
-            raise ValueError(f"{path} holds a {config.get('class')!r}, not a {cls.__name__}.")
-        params = {k: tuple(v) if isinstance(v, list) else v
-                  for k, v in config["params"].items()}
-        model = cls(**params)
-        model.feature_names_in_ = list(config["feature_names_in"])
-        model.n_features_in_ = int(config["n_features_in"])
-        model.device_ = str(resolve_device(model.device))
-        with torch.random.fork_rng(devices=[]):
-            model.network_ = DeepSetsNet(model.n_features_in_, model.width, model.n_layers,
-                                         model.dropout)
-        state = torch.load(path / _WEIGHTS, map_location="cpu", weights_only=True)
-        model.network_.load_state_dict(state)
-        model.network_.to(model.device_).eval()
-        model.history_ = history_from_json(config.get("history"))
-        model.fine_tune_history_ = history_from_json(config.get("fine_tune_history"))
-        return model
+        return io.load(path, expected=cls, device=device)

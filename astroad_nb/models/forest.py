@@ -19,6 +19,10 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
 
+from astroad_nb import io
+from astroad_nb.features.streams import problem_features
+from astroad_nb.models.classic import TreeEnsembleProba
+
 __all__ = ["RecursiveForest"]
 
 
@@ -48,8 +52,9 @@ class RecursiveForest(BaseEstimator):
 
     Attributes
     ----------
-    forest_ : RandomForestClassifier
-        The last round's forest.
+    forest_ : RandomForestClassifier or TreeEnsembleProba
+        The last round's forest (as flat numpy tree arrays once saved and loaded; the
+        probabilities are the same).
     proba_ : pandas.Series, shape (n_stars,)
         Per field star, the highest probability over the rounds (so ``proba_ >= threshold``
         is exactly the self-labelled set, support excluded); NaN for rows with NaN features.
@@ -89,8 +94,6 @@ class RecursiveForest(BaseEstimator):
         -------
         self
         """
-        from astroad_nb.models.deepsets import problem_features
-
         if problem.support is None or problem.n_support == 0:
             raise ValueError(f"RecursiveForest needs a support set of known members; "
                              f"{problem.name!r} has none (problem.draw_support(...)).")
@@ -182,3 +185,79 @@ class RecursiveForest(BaseEstimator):
         check_is_fitted(self, "forest_")
         X = np.asarray(X, dtype=np.float64)
         return self.forest_.predict_proba(X)[:, 1]
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "forest_")
+        forest = self.forest_
+        if not isinstance(forest, TreeEnsembleProba):
+            forest = TreeEnsembleProba.from_forest(forest)
+        arrays = {f"forest_{k}": v for k, v in forest.arrays().items()}
+        arrays["forest_classes"] = np.asarray(forest.classes_)
+        arrays["proba"] = self.proba_.to_numpy(np.float64)
+        attrs = {"forest_max_depth": forest.max_depth, "n_rounds": int(self.n_rounds_),
+                 "history": {c: self.history_[c].tolist() for c in self.history_.columns},
+                 "index_name": self.proba_.index.name}
+        for name, index in (("index", self.proba_.index), ("members", self.members_)):
+            arrays[name], attrs[f"{name}_is_str"] = _index_values(index)
+        return {"feature_names": list(map(str, self.feature_names_in_)), "attrs": attrs,
+                "arrays": arrays}
+
+    def _set_state(self, state):
+        arrays, attrs = state["arrays"], state["attrs"]
+        self.forest_ = TreeEnsembleProba(
+            **{k[7:]: v for k, v in arrays.items()
+               if k.startswith("forest_") and k != "forest_classes"},
+            max_depth=int(attrs["forest_max_depth"]), classes=arrays["forest_classes"])
+        index = _as_index(arrays["index"], attrs["index_is_str"], attrs["index_name"])
+        self.proba_ = pd.Series(arrays["proba"], index=index, name="p_member")
+        self.members_ = _as_index(arrays["members"], attrs["members_is_str"], index.name)
+        self.history_ = pd.DataFrame(attrs["history"])
+        self.n_rounds_ = int(attrs["n_rounds"])
+        self.feature_names_in_ = list(state["feature_names"])
+
+    def save(self, path):
+        """Write the fitted loop to the folder ``path`` (see :func:`astroad_nb.io.save`).
+
+        The last forest is stored as flat tree arrays (no pickle).
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        return io.save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a RecursiveForest written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        RecursiveForest
+        """
+        return io.load(path, expected=cls)
+
+
+def _index_values(index):
+    """Star labels as a pickle-free array, and whether they were strings."""
+    values = np.asarray(index)
+    if values.dtype.kind in "biuf":
+        return values, False
+    if all(isinstance(v, str) for v in values):
+        return values.astype(str), True
+    raise io.UnsavableError(f"Cannot save star labels of dtype {index.dtype} without pickle; "
+                            "index the field by numbers or strings (e.g. source_id).")
+
+
+def _as_index(values, is_str, name):
+    return pd.Index(values.astype(object) if is_str else values, name=name)

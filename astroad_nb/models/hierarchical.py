@@ -11,15 +11,13 @@ deviation, then by 1, when it is 0).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from astroad_nb.models.base import BaseDetector
-from astroad_nb.models.classic import IForest, flat_tree_nodes
+from astroad_nb.models.classic import IForest, TreeEnsembleProba
 from astroad_nb.models.svdd import MultiClassDeepSVDD
 
 __all__ = ["HierarchicalDetector", "default_classifier"]
@@ -200,30 +198,27 @@ class HierarchicalDetector(BaseDetector):
         return -anomaly
 
     # ------------------------------------------------------------------ persistence
-    # Saved without pickle: the tree-ensemble classifier as flat node arrays (scored with numpy,
-    # identical to scikit-learn), each class detector in its own sub-folder via its own save().
-    # The unfitted templates (classifier, detector, detectors) are not stored: a loaded model
-    # scores exactly as saved, but a refit uses the default classifier and IForest.
-
-    def _config_params(self):
-        rs = self.random_state
-        if rs is not None and not isinstance(rs, (int, np.integer)):
-            raise TypeError("Pass an int random_state (not a RandomState) to save.")
-        return {"mode": self.mode, "contamination": float(self.contamination),
-                "random_state": None if rs is None else int(rs)}
+    # Saved without pickle (astroad_nb.io): the tree-ensemble classifier as flat node arrays
+    # (scored with numpy, as scikit-learn does), each class detector as a child folder
+    # detectors/<i>; the unfitted templates (classifier, detector, detectors) as hyper-parameters.
 
     def _get_state(self):
+        state = super()._get_state()
         clf = self.classifier_
         if not isinstance(clf, TreeEnsembleProba):
             clf = TreeEnsembleProba.from_forest(clf)
-        arrays = {f"clf_{k}": v for k, v in clf.arrays().items()}
-        arrays.update(score_loc=self.score_loc_, score_scale=self.score_scale_,
-                      classes=np.asarray(self.classes_).astype(str))
-        attrs = {"classes_kind": np.asarray(self.classes_).dtype.kind,
-                 "clf_max_depth": clf.max_depth}
-        return arrays, None, attrs
+        state["arrays"].update({f"clf_{k}": v for k, v in clf.arrays().items()})
+        state["arrays"].update(score_loc=self.score_loc_, score_scale=self.score_scale_,
+                               classes=np.asarray(self.classes_).astype(str))
+        state["attrs"].update(classes_kind=np.asarray(self.classes_).dtype.kind,
+                              clf_max_depth=clf.max_depth)
+        state["children"].update({f"detectors/{i}": self.detectors_[c]
+                                  for i, c in enumerate(self.classes_)})
+        return state
 
-    def _set_state(self, arrays, state_dict, attrs):
+    def _set_state(self, state):
+        super()._set_state(state)
+        arrays, attrs = state["arrays"], state["attrs"]
         kind = attrs.get("classes_kind", "U")
         classes = arrays["classes"]
         self.classes_ = (classes.astype(np.int64) if kind in "iu" else
@@ -233,71 +228,5 @@ class HierarchicalDetector(BaseDetector):
             max_depth=int(attrs["clf_max_depth"]), classes=self.classes_)
         self.score_loc_ = arrays["score_loc"]
         self.score_scale_ = arrays["score_scale"]
-
-    def _save_extra(self, path):
-        for i, cls in enumerate(self.classes_):
-            self.detectors_[cls].save(Path(path) / "detectors" / str(i))
-
-    def _load_extra(self, path):
-        from astroad_nb.models.base import load_detector
-
-        self.detectors_ = {cls: load_detector(Path(path) / "detectors" / str(i))
-                           for i, cls in enumerate(self.classes_)}
-
-
-class TreeEnsembleProba:
-    """``predict_proba`` of a fitted tree-ensemble classifier from flat node arrays (numpy).
-
-    Built from scikit-learn / imbalanced-learn forests (``estimators_`` of decision trees, or
-    pipelines ending in one); the class probabilities are the mean of the trees' leaf class
-    fractions, exactly as scikit-learn computes them.
-    """
-
-    def __init__(self, left, right, feature, threshold, proba, roots, max_depth, classes):
-        self.left, self.right, self.feature = left, right, feature
-        self.threshold, self.proba, self.roots = threshold, proba, roots
-        self.max_depth, self.classes_ = int(max_depth), classes
-
-    @classmethod
-    def from_forest(cls, forest):
-        trees = getattr(forest, "estimators_", None)
-        if trees is None:
-            raise TypeError(
-                f"Only tree-ensemble classifiers (random forests, extra trees, balanced random "
-                f"forests) can be saved without pickling; got {type(forest).__name__}.")
-        left, right, feature, threshold, proba, roots = [], [], [], [], [], []
-        offset, max_depth = 0, 0
-        for est in trees:
-            est = est[-1] if hasattr(est, "steps") else est
-            tree = est.tree_
-            n = tree.node_count
-            for out, arr in zip((left, right, feature, threshold), flat_tree_nodes(tree, offset),
-                                strict=True):
-                out.append(arr)
-            value = tree.value[:, 0, :].astype(np.float64)
-            proba.append(value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300))
-            roots.append(offset)
-            offset += n
-            max_depth = max(max_depth, int(tree.max_depth))
-        return cls(np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64),
-                   np.concatenate(feature).astype(np.int64),
-                   np.concatenate(threshold).astype(np.float64), np.concatenate(proba),
-                   np.asarray(roots, dtype=np.int64), max_depth, forest.classes_)
-
-    def arrays(self):
-        return {"left": self.left, "right": self.right, "feature": self.feature,
-                "threshold": self.threshold, "proba": self.proba, "roots": self.roots}
-
-    def predict_proba(self, X):
-        X = np.asarray(X, dtype=np.float32)  # scikit-learn compares float32 features
-        out = np.zeros((X.shape[0], self.proba.shape[1]))
-        chunk = max(1, 2**20 // max(len(self.roots), 1))
-        for start in range(0, X.shape[0], chunk):
-            x = X[start:start + chunk]
-            rows = np.arange(x.shape[0])[:, None]
-            node = np.broadcast_to(self.roots, (x.shape[0], len(self.roots))).copy()
-            for _ in range(self.max_depth):  # leaves point to themselves
-                go_left = x[rows, self.feature[node]] <= self.threshold[node]
-                node = np.where(go_left, self.left[node], self.right[node])
-            out[start:start + chunk] = self.proba[node].mean(axis=1)
-        return out
+        self.detectors_ = {c: state["children"][f"detectors/{i}"]
+                           for i, c in enumerate(self.classes_)}

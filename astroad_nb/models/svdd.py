@@ -81,8 +81,9 @@ class DeepSVDD(TorchDetector):
     network_ : AutoEncoderNet
         Bias-free auto-encoder; only its encoder scores.
     centers_ : ndarray of shape (1, latent_dim)
-    history_ : dict of str -> History
-        ``"pretrain"`` and ``"fit"`` stages.
+    history_ : History
+        The ``"fit"`` stage; ``history_.stages["pretrain"]`` the auto-encoder pre-training
+        (absent with ``pretrain_epochs=0``).
     offset_ : float
     """
 
@@ -119,14 +120,14 @@ class DeepSVDD(TorchDetector):
         labels, n_centers = self._labels(y, Xs.shape[0])
         net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
-        self.history_ = {}
+        stages = {}
         pre = self.epochs if self.pretrain_epochs is None else self.pretrain_epochs
         if pre:
             def ae_loss(batch):
                 (x,) = batch
                 return reconstruction_loss(net(x), x)
 
-            self.history_["pretrain"] = fit_module(
+            stages["pretrain"] = fit_module(
                 net, ae_loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "pretrain", pre))
         else:
             torch_seed(rng)  # keep the seed stream aligned whatever pretrain_epochs is
@@ -139,9 +140,10 @@ class DeepSVDD(TorchDetector):
             x, lab = batch
             return svdd_loss(net.encoder(x), centers, lab if n_centers > 1 else None)
 
-        self.history_["fit"] = fit_module(
+        self.history_ = fit_module(
             net, loss, (Xs, torch.as_tensor(labels)), params=net.encoder.parameters(),
             **self._fit_kwargs(torch_seed(rng), "fit"))
+        self.history_.stages = stages
 
     def _embed(self, Xs):
         encoder = fuse_sequential(self.network_.encoder)

@@ -91,8 +91,9 @@ class VaDE(TorchDetector):
     ----------
     network_ : VaDENet
     n_components_ : int
-    history_ : dict of str -> History
-        ``"pretrain"`` and ``"fit"`` stages.
+    history_ : History
+        The ``"fit"`` stage; ``history_.stages["pretrain"]`` the auto-encoder pre-training
+        (absent with ``pretrain_epochs=0``).
     offset_ : float
     """
 
@@ -128,7 +129,7 @@ class VaDE(TorchDetector):
         self.n_components_ = int(min(self.n_components, Xs.shape[0]))
         net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
-        self.history_ = {}
+        stages = {}
 
         # 1. deterministic auto-encoder through the mean head
         def ae_loss(batch):
@@ -139,7 +140,7 @@ class VaDE(TorchDetector):
         ae_params = [*net.body.parameters(), *net.mu.parameters(), *net.decoder.parameters()]
         seed = torch_seed(rng)
         if pre:
-            self.history_["pretrain"] = fit_module(
+            stages["pretrain"] = fit_module(
                 net, ae_loss, (Xs,), params=ae_params, **self._fit_kwargs(seed, "pretrain", pre))
         net.to(self.device_).eval()
 
@@ -169,8 +170,8 @@ class VaDE(TorchDetector):
             return vade_loss(net.decoder(z), x, mu, log_var, z, net.pi_logits, net.mu_prior,
                              net.log_var_prior).mean()
 
-        self.history_["fit"] = fit_module(net, loss, (Xs,),
-                                          **self._fit_kwargs(torch_seed(rng), "fit"))
+        self.history_ = fit_module(net, loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "fit"))
+        self.history_.stages = stages
 
     def _score_standardized(self, Xs):
         net = self.network_

@@ -1,16 +1,34 @@
 """Jupyter panels (ipywidgets + plotly). The only place in the package that imports ipywidgets.
 
-Each panel keeps its state and rules in a plain class (no widgets, tested without a browser)
-and only displays it.
+Each panel keeps its state and rules in a plain class (``*_state`` modules: no widgets, tested
+without a browser) and only displays it. The panels are imported when first asked for, so
+``astroad_nb.widgets.stream_state`` (and friends) load on a machine without ipywidgets.
 """
 
-from astroad_nb.widgets.browser import AnomalyBrowser
-from astroad_nb.widgets.browser_state import AnomalyBrowserState
-from astroad_nb.widgets.labeling import LabelingPanel
-from astroad_nb.widgets.labeling_state import LabelingSession
+from __future__ import annotations
 
-__all__ = ["AnomalyBrowser", "AnomalyBrowserState", "LabelingPanel", "LabelingSession"]
-from astroad_nb.widgets.stream_state import StreamExplorerState  # noqa: E402
-from astroad_nb.widgets.streams import StreamExplorer  # noqa: E402
+import importlib
 
-__all__ += ["StreamExplorer", "StreamExplorerState"]
+#: Public name -> the module that defines it (imported on first access, PEP 562).
+_EXPORTS = {
+    "AnomalyBrowser": "astroad_nb.widgets.browser",
+    "AnomalyBrowserState": "astroad_nb.widgets.browser_state",
+    "LabelingPanel": "astroad_nb.widgets.labeling",
+    "LabelingSession": "astroad_nb.widgets.labeling_state",
+    "StreamExplorer": "astroad_nb.widgets.streams",
+    "StreamExplorerState": "astroad_nb.widgets.stream_state",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'astroad_nb.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from astroad_nb.features.scaling import robust_z
 from astroad_nb.store import LabelStore
 
 __all__ = ["AnomalyBrowserState"]
@@ -137,7 +138,7 @@ class AnomalyBrowserState:
         self.context = context
         self.folded = True
         self._ids_by_text = {str(i): i for i in self.scores.index}
-        self._feature_z = self._robust_z(features)
+        self._feature_z = robust_z(features)
         if self.top_class is None:
             self.classes = [_ALL]
         else:
@@ -300,13 +301,3 @@ class AnomalyBrowserState:
         if frame is None or column not in frame or object_id not in frame.index:
             return None
         return frame.at[object_id, column]
-
-    @staticmethod
-    def _robust_z(features):
-        if features is None:
-            return None
-        numeric = features.select_dtypes("number").astype(float)
-        median = numeric.median()
-        scale = 1.4826 * (numeric - median).abs().median()
-        scale = scale.where(scale > 0, numeric.std()).replace(0, np.nan)
-        return (numeric - median) / scale

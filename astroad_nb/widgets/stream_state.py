@@ -268,17 +268,12 @@ class StreamExplorerState:
         """
         if self.truth is None:
             return None
+        from astroad_nb.evaluation import confusion_counts, threshold_metrics
+
         query = ~self.support_mask
         y, pred = self.truth[query], self.selected[query]
-        tp, fp = int((y & pred).sum()), int((~y & pred).sum())
-        fn, tn = int((y & ~pred).sum()), int((~y & ~pred).sum())
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        denom = np.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-        mcc = (tp * tn - fp * fn) / denom if denom else 0.0
-        return {"precision": precision, "recall": recall, "f1": f1, "mcc": float(mcc),
-                "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+        out = threshold_metrics(y, pred, ("precision", "recall", "f1", "mcc"))
+        return {**out, **confusion_counts(y, pred)}
 
     def summary(self) -> str:
         """One line: selected count, threshold, support size, plot selection size."""
