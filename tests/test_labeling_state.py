@@ -83,7 +83,7 @@ def test_undo_skip_then_label_then_nothing(store):
 
 def test_label_when_done_or_bad_choice_raises(store):
     session = LabelingSession(["a"], store=store)
-    with pytest.raises(ValueError, match="'real' / 'bogus'"):
+    with pytest.raises(ValueError, match="must be 1/'real' or 0/'bogus', got 'maybe'"):
         session.label("maybe")
     session.label("real")
     with pytest.raises(RuntimeError, match="all 1 items are decided"):

@@ -227,7 +227,10 @@ class Run:
 
     def report(self, digits: int = 3) -> str:
         """Plain-text report: title, every table, timings."""
-        lines = [self.title, f"preset {self.preset.get('name')!r}", ""]
+        lines = [self.title, ""]
+        facts = {k: v for k, v in self.config.items() if isinstance(v, (str, int, float))}
+        if facts:
+            lines += [", ".join(f"{k}: {v}" for k, v in facts.items()), ""]
         for name, frame in self.tables.items():
             lines += [f"{name}:", frame.round(digits).to_string()
                       if hasattr(frame, "round") else str(frame), ""]

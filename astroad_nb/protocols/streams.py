@@ -34,9 +34,8 @@ import pandas as pd
 
 from astroad_nb.protocols._base import Preset, Run, resolve_preset
 
-__all__ = ["StreamsPreset", "PRESETS", "preset", "problems", "gd1_problem",
-           "simulated_gd1_problem", "gd1_problem_from_selection", "make_model", "meta_train",
-           "make_forest", "validate", "summarise", "run"]
+__all__ = ["StreamsPreset", "PRESETS", "preset", "problems", "gd1_problem", "make_model",
+           "meta_train", "make_forest", "validate", "summarise", "run"]
 
 NAME = "streams"
 TITLE = "Meta-DeepSets stream membership: validation streams and the GD-1 table"
@@ -102,9 +101,24 @@ def preset(name=None, **overrides) -> StreamsPreset:
     return resolve_preset(PRESETS, name, **overrides)
 
 
-def _check_source(value, allowed, field):
+def _real_root(p, field, allowed, folder, given):
+    """The real-data folder a preset's ``field`` asks for (None: simulate instead).
+
+    Raises ValueError for an unknown source and FileNotFoundError when the preset insists on
+    real data (neither "simulated" nor "auto") that is absent.
+    """
+    from astroad_nb._config import real_data_path
+
+    value = getattr(p, field)
     if value not in allowed:
         raise ValueError(f"preset field {field}={value!r}; expected one of {allowed}.")
+    if value == "simulated":
+        return None
+    root = given if given is not None else real_data_path("streams", folder)
+    if root is None and value != "auto":
+        raise FileNotFoundError(f"preset {field}={value!r} needs ../shared/data/streams/{folder} "
+                                f"(or ASTROAD_REAL_DATA); use {field}='simulated'.")
+    return root
 
 
 # --------------------------------------------------------------------------- data steps
@@ -130,83 +144,17 @@ def problems(p: StreamsPreset, rng, *, data_root=None):
     FileNotFoundError
         ``source="clusterbusters"`` and the folder is absent.
     """
-    from astroad_nb._config import real_data_path
     from astroad_nb.data.streams import read_clusterbusters, simulate_stream_problems
 
-    _check_source(p.source, ("simulated", "clusterbusters", "auto"), "source")
-    root = data_root if data_root is not None else real_data_path("streams", "clusterbusters")
-    if p.source == "clusterbusters" and root is None:
-        raise FileNotFoundError("preset source='clusterbusters' needs ../shared/data/streams/"
-                                "clusterbusters (or ASTROAD_REAL_DATA); use source='simulated'.")
-    if p.source != "simulated" and root is not None:
+    root = _real_root(p, "source", ("simulated", "clusterbusters", "auto"), "clusterbusters",
+                      data_root)
+    if root is not None:
         cb = read_clusterbusters(root)
         return cb.train, cb.validation, "clusterbusters"
     sims = simulate_stream_problems(p.n_sim_train + p.n_sim_val, random_state=rng,
                                     n_support=(5, 30), n_members=p.sim_members,
                                     foreground_factor=p.sim_foreground)
     return sims[:p.n_sim_train], sims[p.n_sim_train:], "simulated"
-
-
-def simulated_gd1_problem(*, n_members=300, n_support=40, foreground_factor=150.0,
-                          random_state=None):
-    """A GD-1-like membership problem: the simulated GD-1 stream in a simulated foreground.
-
-    Parameters
-    ----------
-    n_members : int
-    n_support : int
-    foreground_factor : float
-        Foreground stars per member.
-    random_state : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    StreamProblem
-        Named ``"GD-1 (simulated)"``.
-    """
-    import astropy.units as u
-    import gala.coordinates as gc
-
-    from astroad_nb.data.streams import GD1_PROGENITOR, simulate_stream_problem
-
-    g = GD1_PROGENITOR
-    prog = gc.GD1Koposov10(phi1=g["phi1"] * u.deg, phi2=g["phi2"] * u.deg,
-                           distance=g["distance"] * u.kpc,
-                           pm_phi1_cosphi2=g["pm_phi1_cosphi2"] * u.mas / u.yr,
-                           pm_phi2=g["pm_phi2"] * u.mas / u.yr,
-                           radial_velocity=g["radial_velocity"] * u.km / u.s)
-    return simulate_stream_problem(n_members=n_members, n_support=n_support,
-                                   foreground_factor=foreground_factor, progenitor=prog,
-                                   t_integrate=2000.0, name="GD-1 (simulated)",
-                                   random_state=random_state)
-
-
-def gd1_problem_from_selection(root, *, support_fraction=0.5, random_state=None):
-    """Real GD-1 field with the file's heuristic selection as (proxy) truth.
-
-    The selection (``selected2``: proper-motion + colour-magnitude polygon) is not ground
-    truth, so metrics measure agreement with it. A ``support_fraction`` of the selected stars
-    is given as support; the rest must be recovered from the field.
-
-    Parameters
-    ----------
-    root : path
-        Folder with ``gd1_merged.hdf5``.
-    support_fraction : float, default=0.5
-    random_state : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    StreamProblem
-        ``photometry="ps1"`` features (no Gaia photometry in the file).
-    """
-    from astroad_nb.data.streams import read_gd1_dr2
-
-    prob = read_gd1_dr2(root)
-    truth = prob.field.index.isin(prob.support)
-    prob = dataclasses.replace(prob, truth=truth, support=None, name="GD-1 (DR2, heuristic)")
-    n = max(1, int(round(support_fraction * truth.sum())))
-    return prob.draw_support(n, random_state=random_state)
 
 
 def gd1_problem(p: StreamsPreset, rng, *, gd1_root=None):
@@ -218,17 +166,13 @@ def gd1_problem(p: StreamsPreset, rng, *, gd1_root=None):
     photometry : {"gaia", "ps1"}
         The photometric system its features use.
     """
-    from astroad_nb._config import real_data_path
+    from astroad_nb.data.streams import gd1_problem_from_selection, simulate_gd1_problem
 
-    _check_source(p.gd1_source, ("simulated", "dr2", "auto"), "gd1_source")
-    root = gd1_root if gd1_root is not None else real_data_path("streams", "gd1_gaia_dr2")
-    if p.gd1_source == "dr2" and root is None:
-        raise FileNotFoundError("preset gd1_source='dr2' needs ../shared/data/streams/"
-                                "gd1_gaia_dr2 (or ASTROAD_REAL_DATA); use 'simulated'.")
-    if p.gd1_source != "simulated" and root is not None:
+    root = _real_root(p, "gd1_source", ("simulated", "dr2", "auto"), "gd1_gaia_dr2", gd1_root)
+    if root is not None:
         return gd1_problem_from_selection(root, random_state=rng), "ps1"
-    return simulated_gd1_problem(n_members=p.gd1_members, foreground_factor=p.sim_foreground,
-                                 random_state=rng), "gaia"
+    return simulate_gd1_problem(n_members=p.gd1_members, foreground_factor=p.sim_foreground,
+                                random_state=rng), "gaia"
 
 
 # --------------------------------------------------------------------------- model steps

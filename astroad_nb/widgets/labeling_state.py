@@ -13,21 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from astroad_nb.data.labels import REALBOGUS_TEXT, parse_realbogus_label
 from astroad_nb.store import LabelStore
 
 __all__ = ["GridPage", "LabelingSession"]
 
-_VALUES = {"real": 1, "bogus": 0}
-_NAMES = {1: "real", 0: "bogus"}
+_VALUES = {name: value for value, name in REALBOGUS_TEXT.items()}  # "real" -> 1, "bogus" -> 0
 
 
 def _as_choice(choice) -> str:
-    """``"real"`` / ``"bogus"`` from a label name or a 1 / 0 class."""
-    if isinstance(choice, str) and choice.lower() in _VALUES:
-        return choice.lower()
-    if isinstance(choice, (bool, int, np.integer)) and int(choice) in _NAMES:
-        return _NAMES[int(choice)]
-    raise ValueError(f"label must be 'real' / 'bogus' (or 1 / 0), got {choice!r}.")
+    """``"real"`` / ``"bogus"`` from a label name or a 1 / 0 class (the package's parser)."""
+    return REALBOGUS_TEXT[parse_realbogus_label(choice)]
 
 
 class LabelingSession:

@@ -32,7 +32,14 @@ from astroad_nb.data.streams.gaia import (
     missing_astrometry,
     read_gaia,
 )
-from astroad_nb.data.streams.gd1 import GD1_PROGENITOR, read_gd1_dr2, simulate_gd1  # noqa: F401
+from astroad_nb.data.streams.gd1 import (  # noqa: F401
+    GD1_PROGENITOR,
+    gd1_problem_from_selection,
+    gd1_progenitor,
+    read_gd1_dr2,
+    simulate_gd1,
+    simulate_gd1_problem,
+)
 from astroad_nb.data.streams.mockstream import simulate_stream
 from astroad_nb.data.streams.observation import gaia_errors
 from astroad_nb.data.streams.population import old_population_cmd
@@ -51,6 +58,8 @@ __all__ = [
     "old_population_cmd",
     "simulate_stream",
     "simulate_gd1",
+    "simulate_gd1_problem",
+    "gd1_problem_from_selection",
     "simulate_foreground",
     "simulate_stream_problem",
     "simulate_stream_problems",

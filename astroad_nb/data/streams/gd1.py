@@ -11,7 +11,8 @@ from astroad_nb.data.streams.containers import StreamProblem
 from astroad_nb.data.streams.gaia import _check_columns, _read_hdf5
 from astroad_nb.data.streams.mockstream import simulate_stream
 
-__all__ = ["GD1_PROGENITOR", "read_gd1_dr2", "simulate_gd1"]
+__all__ = ["GD1_PROGENITOR", "gd1_problem_from_selection", "gd1_progenitor", "read_gd1_dr2",
+           "simulate_gd1", "simulate_gd1_problem"]
 
 def read_gd1_dr2(root, *, field_key="merged", support_key="selected2") -> StreamProblem:
     """Read the GD-1 Gaia DR2 + Pan-STARRS selection in ``root`` as a :class:`StreamProblem`.
@@ -85,22 +86,87 @@ def simulate_gd1(*, n_particles=500, mass=2e4, t_integrate=2000.0, g_limit=20.7,
     pandas.DataFrame, shape (n_particles, 16)
         As :func:`simulate_stream`, plus ``phi1``, ``phi2`` (deg, GD1Koposov10).
     """
-    import astropy.units as u
-    import gala.coordinates as gc
-
-    p = GD1_PROGENITOR
-    prog = gc.GD1Koposov10(phi1=p["phi1"] * u.deg, phi2=p["phi2"] * u.deg,
-                           distance=p["distance"] * u.kpc,
-                           pm_phi1_cosphi2=p["pm_phi1_cosphi2"] * u.mas / u.yr,
-                           pm_phi2=p["pm_phi2"] * u.mas / u.yr,
-                           radial_velocity=p["radial_velocity"] * u.km / u.s)
-    stars = simulate_stream(progenitor=prog, n_particles=n_particles, mass=mass,
+    stars = simulate_stream(progenitor=gd1_progenitor(), n_particles=n_particles, mass=mass,
                             t_integrate=t_integrate, g_limit=g_limit, release=release,
                             random_state=random_state)
     import astropy.coordinates as coord
+    import astropy.units as u
+    import gala.coordinates as gc
 
     sky = coord.SkyCoord(ra=stars["ra"].to_numpy() * u.deg,
                          dec=stars["dec"].to_numpy() * u.deg).transform_to(gc.GD1Koposov10())
     stars["phi1"] = sky.phi1.wrap_at(180 * u.deg).to_value(u.deg)
     stars["phi2"] = sky.phi2.to_value(u.deg)
     return stars
+
+
+def gd1_progenitor():
+    """The GD-1 progenitor of :data:`GD1_PROGENITOR` as a gala ``GD1Koposov10`` frame (units on).
+
+    Returns
+    -------
+    gala.coordinates.GD1Koposov10
+    """
+    import astropy.units as u
+    import gala.coordinates as gc
+
+    p = GD1_PROGENITOR
+    return gc.GD1Koposov10(phi1=p["phi1"] * u.deg, phi2=p["phi2"] * u.deg,
+                           distance=p["distance"] * u.kpc,
+                           pm_phi1_cosphi2=p["pm_phi1_cosphi2"] * u.mas / u.yr,
+                           pm_phi2=p["pm_phi2"] * u.mas / u.yr,
+                           radial_velocity=p["radial_velocity"] * u.km / u.s)
+
+
+def simulate_gd1_problem(*, n_members=300, n_support=40, foreground_factor=150.0,
+                         random_state=None) -> StreamProblem:
+    """A GD-1-like membership problem: the simulated GD-1 stream in a simulated foreground.
+
+    Parameters
+    ----------
+    n_members : int
+    n_support : int
+    foreground_factor : float
+        Foreground stars per member.
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    StreamProblem
+        Named ``"GD-1 (simulated)"``.
+    """
+    from astroad_nb.data.streams.problems import simulate_stream_problem
+
+    return simulate_stream_problem(n_members=n_members, n_support=n_support,
+                                   foreground_factor=foreground_factor,
+                                   progenitor=gd1_progenitor(), t_integrate=2000.0,
+                                   name="GD-1 (simulated)", random_state=random_state)
+
+
+def gd1_problem_from_selection(root, *, support_fraction=0.5, random_state=None) -> StreamProblem:
+    """The real GD-1 field with the file's heuristic selection as (proxy) truth.
+
+    The selection (``selected2``: proper-motion + colour-magnitude polygon) is not ground
+    truth, so metrics measure agreement with it. A ``support_fraction`` of the selected stars
+    is given as support; the rest must be recovered from the field.
+
+    Parameters
+    ----------
+    root : path
+        Folder with ``gd1_merged.hdf5``.
+    support_fraction : float, default=0.5
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    StreamProblem
+        Named ``"GD-1 (DR2, heuristic)"``; use ``photometry="ps1"`` features (the file has no
+        Gaia photometry).
+    """
+    import dataclasses
+
+    prob = read_gd1_dr2(root)
+    truth = prob.field.index.isin(prob.support)
+    prob = dataclasses.replace(prob, truth=truth, support=None, name="GD-1 (DR2, heuristic)")
+    n = max(1, int(round(support_fraction * truth.sum())))
+    return prob.draw_support(n, random_state=random_state)
