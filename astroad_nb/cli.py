@@ -66,12 +66,16 @@ def _cmd_reproduce(args) -> int:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
-    preset_name = "fast" if args.fast else (args.preset or "full")
+    preset_name = args.preset or ("fast" if args.fast else "full")
     if preset_name not in module.PRESETS:
         print(f"{args.system} has no preset {preset_name!r}; choose from "
               f"{list(module.PRESETS)}", file=sys.stderr)
         return 2
-    overrides = _overrides(module, args.set)
+    overrides = {}
+    if args.fast and preset_name != "fast":  # e.g. --preset seed --fast: its science, FAST sizes
+        fast = module.PRESETS["fast"]
+        overrides = {f: getattr(fast, f) for f in module.SIZE_FIELDS}
+    overrides.update(_overrides(module, args.set))
     t0 = time.perf_counter()
     run = module.run(preset_name, random_state=args.seed, device=args.device,
                      n_jobs=None if args.jobs == 1 else args.jobs, verbose=int(args.progress),
@@ -142,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--preset", default=None,
                      help="named preset: fast (CI/Binder), full (published sizes, default), "
                           "seed (the seed's own hyper-parameters), ...")
-    rep.add_argument("--fast", action="store_true", help="alias of --preset fast")
+    rep.add_argument("--fast", action="store_true",
+                     help="alias of --preset fast; with another --preset, that preset at the "
+                          "FAST sizes (e.g. --preset seed --fast)")
     rep.add_argument("--set", action="append", metavar="FIELD=VALUE",
                      help="change one preset field, e.g. --set n_per_class=20 (repeatable)")
     rep.add_argument("--json", metavar="FILE", help="also write the run (tables) as JSON")

@@ -50,3 +50,14 @@ def test_console_script_help():
     proc = subprocess.run([sys.executable, "-m", "astroad_nb.cli", "reproduce", "--help"],
                           capture_output=True, text=True, check=True)
     assert "--preset" in proc.stdout and "--json" in proc.stdout and "--list" in proc.stdout
+
+
+def test_seed_preset_at_fast_sizes(tmp_path, capsys):
+    """--preset seed --fast: the seed's hyper-parameters with the FAST sizes."""
+    out = tmp_path / "seed.json"
+    assert main(["reproduce", "alerce", "--preset", "seed", "--fast", "--set", "n_per_class=12",
+                 "--set", "methods=IForest,OCSVM", "--jobs", "1", "--json", str(out)]) == 0
+    preset = Run.from_json(out).preset
+    assert preset["name"] == "seed*" and preset["ocsvm_nu"] == 0.01  # the seed's science
+    assert preset["iforest_max_samples"] == 256
+    assert preset["n_splits"] == 3 and preset["n_per_class"] == 12  # FAST size, then --set

@@ -76,6 +76,10 @@ PRESETS = {
 }
 
 
+#: The fields that set sizes (not the science): ``--preset seed --fast`` takes these from "fast".
+SIZE_FIELDS = ("n_per_class", "n_splits", "epochs", "patience", "n_real_curves")
+
+
 def preset(name=None, **overrides) -> AlercePreset:
     """A named preset (default: ``"fast"`` under ``ASTROAD_FAST``, else ``"full"``), with overrides."""
     return resolve_preset(PRESETS, name, **overrides)

@@ -85,6 +85,11 @@ PRESETS = {
 }
 
 
+#: The fields that set sizes (not the science): ``--preset seed --fast`` takes these from "fast".
+SIZE_FIELDS = ("n_total", "n_initial", "k", "n_validation", "n_test", "epochs",
+               "finetune_epochs", "patience", "max_pseudo")
+
+
 def preset(name=None, **overrides) -> RealBogusPreset:
     """A named preset (default: ``"fast"`` under ``ASTROAD_FAST``, else ``"full"``), with overrides."""
     return resolve_preset(PRESETS, name, **overrides)

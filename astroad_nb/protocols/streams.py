@@ -96,6 +96,12 @@ PRESETS = {
 }
 
 
+#: The fields that set sizes (not the science): ``--preset seed --fast`` takes these from "fast".
+SIZE_FIELDS = ("source", "gd1_source", "epochs", "steps_per_epoch", "fine_tune_epochs",
+               "fine_tune_steps", "n_sim_train", "n_sim_val", "sim_members", "sim_foreground",
+               "gd1_members", "rf_trees")
+
+
 def preset(name=None, **overrides) -> StreamsPreset:
     """A named preset (default: ``"fast"`` under ``ASTROAD_FAST``, else ``"full"``), with overrides."""
     return resolve_preset(PRESETS, name, **overrides)
