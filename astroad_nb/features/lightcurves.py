@@ -394,22 +394,44 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         self.log_decades = log_decades
         self.fill_value = fill_value
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values become fill_value by design
+        tags.input_tags.string = True  # non-numeric columns (objectId) are dropped by design
+        return tags
+
     def _as_frame(self, X, *, fitting):
+        from scipy import sparse
+
+        if sparse.issparse(X):
+            raise TypeError(f"ALeRCEPreprocessor does not accept sparse input (got a "
+                            f"{type(X).__name__}); pass a dense array or DataFrame, e.g. "
+                            "X.toarray().")
         if isinstance(X, pd.DataFrame):
             frame = X
+            complex_cols = [str(c) for c, d in X.dtypes.items()
+                            if pd.api.types.is_complex_dtype(d)]
         else:
             arr = np.asarray(X)
             if arr.ndim != 2:
-                raise ValueError(f"Expected a 2D array or DataFrame, got shape {arr.shape}; "
-                                 "reshape with X.reshape(-1, 1) for a single feature.")
+                raise ValueError(
+                    f"Expected a 2D array or DataFrame, got shape {arr.shape}. Reshape your "
+                    "data either using X.reshape(-1, 1) if it has a single feature or "
+                    "X.reshape(1, -1) if it contains a single sample.")
             if fitting:
                 names = [f"x{i}" for i in range(arr.shape[1])]
             else:
                 names = list(self.feature_names_in_)
                 if arr.shape[1] != len(names):
                     raise ValueError(f"X has {arr.shape[1]} features, but ALeRCEPreprocessor "
-                                     f"was fitted with {len(names)}.")
+                                     f"is expecting {len(names)} features as input.")
+            complex_cols = names if arr.dtype.kind == "c" else []
             frame = pd.DataFrame(arr, columns=names)
+            if arr.dtype == object:  # numbers stored as objects count as numeric; strings not
+                frame = frame.infer_objects()
+        if complex_cols:
+            raise ValueError(f"Complex data not supported: columns {complex_cols[:5]} are "
+                             "complex; pass real-valued features (e.g. np.abs or .real).")
         return frame
 
     def fit(self, X, y=None):
@@ -418,12 +440,21 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : pandas.DataFrame or array-like, shape (n_samples, n_features)
-            Non-numeric columns (e.g. an ``objectId`` column) are dropped and recorded.
+            Non-numeric columns (e.g. an ``objectId`` column) are dropped and recorded; in an
+            object-dtype array, columns holding only numbers count as numeric.
         y : ignored
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            Bad parameters, fewer than 2 samples, no feature column, complex values, a
+            non-2D array, or every column dropped.
+        TypeError
+            Sparse input.
         """
         lo_q, hi_q = self.quantile_range
         if not 0 <= lo_q < hi_q <= 1:
@@ -432,8 +463,12 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         if not -1 < self.fill_value < 1:
             raise ValueError(f"fill_value must be in (-1, 1), got {self.fill_value!r}.")
         frame = self._as_frame(X, fitting=True)
-        if frame.shape[0] < 1:
-            raise ValueError("ALeRCEPreprocessor.fit needs at least one sample, got 0.")
+        if frame.shape[1] < 1:
+            raise ValueError(f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is "
+                             "required: ALeRCEPreprocessor.fit needs feature columns.")
+        if frame.shape[0] < 2:  # one row makes every column constant, hence dropped
+            raise ValueError(f"ALeRCEPreprocessor.fit needs at least 2 samples to learn a "
+                             f"range per feature, got n_samples = {frame.shape[0]}.")
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = frame.shape[1]
         dropped, keep, lo, hi, logs = {}, [], [], [], []

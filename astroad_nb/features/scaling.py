@@ -44,7 +44,7 @@ def standard_scale(X, *, ddof=0, tol=1e-12):
 def robust_location_scale(values):
     """Median and robust spread (1.4826 x MAD; the standard deviation when the MAD is 0; 1
     when both are 0) of a 1-D sample, as floats."""
-    values = np.asarray(values, dtype=float).ravel()
+    values = np.asarray(values).ravel()  # no cast: float32 scores keep float32 medians
     loc = float(np.median(values))
     scale = 1.4826 * float(np.median(np.abs(values - loc)))
     if not scale > 0:

@@ -41,18 +41,56 @@ __all__ = [
 # --------------------------------------------------------------------------- inputs
 def _as_images(X):
     """(images float32 (N, C, H, W) with NaN at invalid pixels, labels or None)."""
+    from scipy import sparse
+
     from astroad_nb.data.alerts import CutoutSet
 
     if isinstance(X, CutoutSet):
         images = np.where(X.mask, X.images, np.float32(np.nan)).astype(np.float32, copy=False)
         return images, X.labels
-    images = np.asarray(X, dtype=np.float32)
+    if sparse.issparse(X):
+        raise TypeError(f"Sparse input is not supported (got a {type(X).__name__}): cutouts are "
+                        "dense arrays of shape (N, C, H, W).")
+    images = np.asarray(X)
+    if images.dtype.kind == "c":  # float32 conversion would silently drop the imaginary part
+        raise ValueError("Complex data not supported: pass real-valued pixels (N, C, H, W).")
+    images = images.astype(np.float32, copy=False)
     if images.ndim != 4:
         raise ValueError(
             f"Expected a CutoutSet or an array of shape (N, C, H, W), got shape {images.shape}. "
             "Stack single cutouts with np.stack, convert channels-last arrays with "
             "np.moveaxis(a, -1, 1).")
     return images, None
+
+
+def _as_labels(y):
+    """Real (1) / bogus (0) labels as a 1-D int64 array holding both classes.
+
+    A column vector is flattened with a DataConversionWarning; continuous values are refused
+    instead of being truncated to int.
+    """
+    from sklearn.utils import assert_all_finite
+    from sklearn.utils.multiclass import type_of_target
+    from sklearn.utils.validation import column_or_1d
+
+    y = column_or_1d(y, warn=True)
+    if y.dtype.kind == "f":  # NaN/inf labels: say so (type_of_target would warn first)
+        assert_all_finite(y, input_name="y")
+    if type_of_target(y) == "continuous":
+        raise ValueError(f"Unknown label type: continuous (e.g. {y[:3].tolist()}); y must hold "
+                         "1 (real) and 0 (bogus).")
+    try:
+        y = y.astype(np.int64)
+    except (TypeError, ValueError) as exc:  # e.g. class names: numpy's message names no fix
+        raise ValueError(f"Only binary classification is supported: y must hold 1 (real) and 0 "
+                         f"(bogus), got {y.dtype} values such as {y[:3].tolist()}.") from exc
+    values = np.unique(y).tolist()
+    if not set(values) <= {0, 1}:
+        raise ValueError(f"Only binary classification is supported: y must hold 1 (real) and 0 "
+                         f"(bogus), got values {values[:5]}; drop unknown (-1) labels first.")
+    if len(values) < 2:
+        raise ValueError("y holds a single class; a real/bogus classifier needs both.")
+    return y
 
 
 # --------------------------------------------------------------------------- network
@@ -315,6 +353,12 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks invalid pixels (see normalize_triplets)
+        tags.classifier_tags.multi_class = False  # real (1) / bogus (0) only
+        return tags
+
     # ------------------------------------------------------------------ helpers
     def _check_params(self):
         for name in ("epochs", "batch_size"):
@@ -384,11 +428,11 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If labels are missing, not 0/1, or hold only one class; if shapes are wrong; if
-            ``eval_metric`` returns a dict without ``eval_key``.
+            If labels are missing, continuous, not 0/1, or hold only one class; if shapes are
+            wrong or pixels complex; if ``eval_metric`` returns a dict without ``eval_key``.
         TypeError
             If ``eval_metric`` is not callable (for a metric name such as ``"MCC"`` pass
-            ``eval_metric=selection_scores, eval_key="MCC"``).
+            ``eval_metric=selection_scores, eval_key="MCC"``); if ``X`` is a sparse matrix.
 
         Examples
         --------
@@ -403,20 +447,16 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         from astroad_nb.training import fit_module, resolve_device, torch_seed
 
         self._check_params()
+        if y is None and getattr(X, "labels", None) is None:  # scikit-learn's wording
+            raise ValueError("RealBogusCNN requires y to be passed, but the target y is None: "
+                             "pass y (1 real, 0 bogus) or a labelled CutoutSet.")
+        if y is not None:  # label errors first: they do not depend on the images
+            y = _as_labels(y)
         images, labels = _as_images(X)
-        y = labels if y is None else y
         if y is None:
-            raise ValueError("fit needs labels: pass y (1 real, 0 bogus) or a labelled "
-                             "CutoutSet.")
-        y = np.asarray(y).astype(np.int64).ravel()
+            y = _as_labels(labels)
         if len(y) != len(images):
             raise ValueError(f"X has {len(images)} cutouts but y has {len(y)} labels.")
-        if not set(np.unique(y).tolist()) <= {0, 1}:
-            raise ValueError(f"y must hold 1 (real) and 0 (bogus), got values "
-                             f"{sorted(set(np.unique(y).tolist()))[:5]}; drop unknown (-1) "
-                             "labels first.")
-        if len(np.unique(y)) < 2:
-            raise ValueError("y holds a single class; a real/bogus classifier needs both.")
         if eval_metric is not None and not callable(eval_metric):
             raise TypeError(
                 f"eval_metric must be a callable (y_true, p_real) -> float or dict, got "

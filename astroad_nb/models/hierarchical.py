@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from astroad_nb.features.scaling import robust_location_scale
 from astroad_nb.models.base import BaseDetector
 from astroad_nb.models.classic import IForest, TreeEnsembleProba
 from astroad_nb.models.svdd import MultiClassDeepSVDD
@@ -107,8 +108,9 @@ class HierarchicalDetector(BaseDetector):
         self._check_contamination()
         if self.mode not in ("max", "weighted"):
             raise ValueError(f"mode must be 'max' or 'weighted', got {self.mode!r}.")
-        if y_top is None:
-            raise ValueError("HierarchicalDetector needs the top-class labels: fit(X, y_top).")
+        if y_top is None:  # wording of scikit-learn's message, which its checks look for
+            raise ValueError("HierarchicalDetector requires y to be passed, but the target y is "
+                             "None: pass the top-class labels, fit(X, y_top).")
         X = self._validate(X, reset=True)
         y_top = np.asarray(y_top)
         if y_top.shape != (X.shape[0],):
@@ -143,16 +145,31 @@ class HierarchicalDetector(BaseDetector):
             else:
                 det.fit(X[mask])
             scores = det.anomaly_score(X[mask])
-            loc = float(np.median(scores))
-            scale = 1.4826 * float(np.median(np.abs(scores - loc)))
-            if not scale > 0:
-                scale = float(np.std(scores)) or 1.0
+            loc, scale = robust_location_scale(scores)
             self.detectors_[cls] = det
             locs.append(loc)
             scales.append(scale)
         self.score_loc_, self.score_scale_ = np.asarray(locs), np.asarray(scales)
         self.offset_ = float(np.quantile(self._score(X), self.contamination))
         return self
+
+    def fit_predict(self, X, y_top, y_sub=None):
+        """``fit(X, y_top, y_sub).predict(X)``: +1 inlier / -1 outlier for the training rows.
+
+        ``OutlierMixin.fit_predict`` would drop the labels (it calls ``fit(X)``), so it is
+        overridden to pass them on.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y_top : array-like of shape (n_samples,)
+        y_sub : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), int
+        """
+        return self.fit(X, y_top, y_sub).predict(X)
 
     def predict_proba(self, X):
         """Top-class probabilities.
