@@ -3,6 +3,8 @@
 * :mod:`astroad_nb.data.lightcurves`: ZTF/ALeRCE light curves (:class:`LightCurves`);
 * :mod:`astroad_nb.data.alerts`: alert cutout triplets (:class:`CutoutSet`);
 * :mod:`astroad_nb.data.streams`: Gaia catalogues and stream-membership problems;
+* :mod:`astroad_nb.data.galaxies`: galaxy image folders / FITS / ``.npy`` and the galsim
+  galaxy simulator (:class:`ImageSet`);
 * :mod:`astroad_nb.data.bands`: the ZTF filter-id <-> band map;
 * :mod:`astroad_nb.data.labels`: the real/bogus label parser.
 
