@@ -69,6 +69,7 @@ KINDS: dict[str, tuple[str, str]] = {
         ("astroad_nb.models.vade", "VaDE"),
         ("astroad_nb.models.hierarchical", "HierarchicalDetector"),
         ("astroad_nb.models.cnn", "RealBogusCNN"),
+        ("astroad_nb.models.ganomaly", "GANomaly"),
         ("astroad_nb.models.deepsets", "DeepSetsOneClass"),
         ("astroad_nb.models.forest", "RecursiveForest"),
         ("astroad_nb.features.lightcurves", "ALeRCEPreprocessor"),

@@ -152,9 +152,59 @@ def plot_history(history, ax=None):
         )
     fig, ax = _figure_and_axes(ax, (6, 4))
     _draw_history(ax, frame, getattr(history, "best_epoch", None))
+    _mark_events(ax, getattr(history, "events", None))
     if getattr(history, "desc", None):
         ax.set_title(history.desc)
     return fig
+
+
+def _mark_events(ax, events):
+    """Red dotted lines at the epochs where a two-player fit re-initialised a player."""
+    for i, event in enumerate(events or ()):
+        ax.axvline(event["epoch"], color="tab:red", ls=":", lw=1.5,
+                   label=f"{event['player']} re-initialised" if i == 0 else None)
+    if events:
+        ax.legend()
+
+
+def plot_gan_history(history, ax=None):
+    """Loss parts of a two-player fit (GANomaly's err_d, err_g, adv, con, enc) per epoch,
+    on a log axis, with the epochs where the discriminator was re-initialised marked.
+
+    Parameters
+    ----------
+    history : astroad_nb.training.History
+        With ``components`` (an :class:`~astroad_nb.training.AdversarialGame` fit).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When the history has no loss parts (not a two-player fit).
+    """
+    components = getattr(history, "components", None) or {}
+    if not components:
+        raise ValueError("plot_gan_history needs a History of an AdversarialGame fit (its "
+                         "components are empty); use plot_history for ordinary fits.")
+    fig, ax = _figure_and_axes(ax, (6, 4))
+    for name in ("err_d", "err_g", "adv", "con", "enc"):
+        if name in components:
+            ax.plot(np.arange(len(components[name])), components[name], "-o", ms=3, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    _mark_events(ax, getattr(history, "events", None))
+    if getattr(history, "desc", None):
+        ax.set_title(history.desc)
+    return fig
+
+
+__all__ += ["plot_gan_history"]
 
 
 def _draw_history(ax, frame, best_epoch):

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["PRECISIONS", "BatchSource", "EarlyStopping", "History", "fit_module",
+__all__ = ["PRECISIONS", "AdversarialGame", "BatchSource", "EarlyStopping", "History",
+           "fit_module",
            "history_from_json", "history_to_json", "mixed_precision", "predict_batches",
            "resolve_device", "torch_seed", "validation_split"]
 
@@ -57,6 +58,13 @@ class History:
     stages : dict of str -> History
         Earlier stages of the same fit (e.g. Deep SVDD's ``"pretrain"``), so that a model's
         ``history_`` is always one History: its final stage, with the others attached.
+    components : dict of str -> list of float
+        Two-player (:class:`AdversarialGame`) fits only: the epoch mean of every loss part the
+        game reports (GANomaly: ``err_d``, ``err_g``, ``adv``, ``con``, ``enc``...); empty
+        otherwise.
+    events : list of dict
+        Two-player fits only: one ``{"epoch", "player", "action", "reason"}`` per
+        re-initialised player (e.g. a collapsed or saturated discriminator); empty otherwise.
     """
 
     train_loss: list = field(default_factory=list)
@@ -69,6 +77,8 @@ class History:
     desc: str | None = None
     eval_scores: list = field(default_factory=list)
     stages: dict = field(default_factory=dict)
+    components: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)
 
     def to_dict(self):
         """JSON-safe dict of every attribute (extras set by a model included).
@@ -110,16 +120,20 @@ class History:
         -------
         pandas.DataFrame
             Columns ``epoch`` (int, 0-based), ``train_loss``, ``val_loss`` (NaN where no
-            validation split was used); one row per epoch run.
+            validation split was used), then one column per entry of ``components`` (two-player
+            fits); one row per epoch run.
         """
         import pandas as pd
 
         n = len(self.train_loss)
         val = list(self.val_loss) + [np.nan] * (n - len(self.val_loss))
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {"epoch": np.arange(n), "train_loss": np.asarray(self.train_loss, float),
              "val_loss": np.asarray(val, float)}
         )
+        for name, values in self.components.items():
+            frame[name] = np.asarray(list(values) + [np.nan] * (n - len(values)), float)[:n]
+        return frame
 
 
 def _jsonable_value(value):
@@ -294,19 +308,46 @@ def validation_split(tensors, val_fraction, generator):
 
 
 class _RowData:
-    """Arrays moved to the device once; each epoch cuts batches from a fresh permutation."""
+    """Arrays moved to the device once; each epoch cuts batches from a fresh permutation.
 
-    def __init__(self, train_data, *, val_fraction, batch_size, generator, device):
+    With ``sample_weight`` each epoch instead draws ``n_train`` rows with replacement, with
+    probabilities proportional to the weights (a weighted random sampler); the weights are
+    split with the rows, so the validation rows stay the unweighted ones.
+    """
+
+    def __init__(self, train_data, *, val_fraction, batch_size, generator, device,
+                 sample_weight=None):
         tensors, n = _as_tensors(train_data, device)
         if n == 0:
             raise ValueError("train_data has no rows; fit needs at least 2 samples.")
+        self.weights = None
+        if sample_weight is not None:
+            w = torch.as_tensor(np.asarray(sample_weight, dtype=np.float64))
+            if w.ndim != 1 or w.shape[0] != n:
+                raise ValueError(f"sample_weight must have one weight per row of train_data "
+                                 f"({n}), got shape {tuple(w.shape)}.")
+            if not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or float(w.sum()) <= 0:
+                raise ValueError("sample_weight must be finite, >= 0 and not all zero.")
+            tensors = (*tensors, w.to(tensors[0].device))
+        # the same single randperm draw with or without weights: the split is unchanged
         self.train, self.val = validation_split(tensors, val_fraction, generator)
+        if sample_weight is not None:
+            self.weights = self.train[-1].cpu()
+            self.train = self.train[:-1]
+            self.val = None if self.val is None else self.val[:-1]
+            if float(self.weights.sum()) <= 0:
+                raise ValueError("sample_weight is zero on every training row after the "
+                                 "validation split.")
         self.n_train = self.train[0].shape[0]
         self.batch_size = max(1, min(int(batch_size), self.n_train))
 
     def batches(self, generator):
         """The training batches of one epoch (a 1-row remainder is skipped: BatchNorm)."""
-        perm = torch.randperm(self.n_train, generator=generator).to(self.train[0].device)
+        if self.weights is not None:
+            perm = torch.multinomial(self.weights, self.n_train, replacement=True,
+                                     generator=generator).to(self.train[0].device)
+        else:
+            perm = torch.randperm(self.n_train, generator=generator).to(self.train[0].device)
         size = self.batch_size
         return (tuple(t.index_select(0, idx) for t in self.train)
                 for idx in (perm[s:s + size] for s in range(0, self.n_train, size))
@@ -339,8 +380,8 @@ class _SourceData:
         return _evaluate_batches(module, loss_fn, self.val)
 
 
-def _adam(params, lr, weight_decay):
-    kwargs = {"lr": lr, "weight_decay": weight_decay}
+def _adam(params, lr, weight_decay, **options):
+    kwargs = {"lr": lr, "weight_decay": weight_decay, **options}  # options: a game's betas
     try:  # fused Adam: one kernel per step instead of one per parameter
         return torch.optim.Adam(params, fused=True, **kwargs)
     except (RuntimeError, TypeError):
@@ -365,6 +406,123 @@ def _train_epoch(module, loss_fn, batches, optimizer, params, *, autocast, clip_
         total += loss.detach() * rows
         seen += rows
     return float(total) / max(seen, 1)
+
+
+# --------------------------------------------------------------------------- two players
+class AdversarialGame:
+    """Base class of a two-player (adversarial) loss for :func:`fit_module`.
+
+    Pass an instance as ``loss_fn``: the loop then keeps one Adam optimizer per player and,
+    for every batch, calls :meth:`forward` once and then, player after player (in
+    :attr:`players` order), ``zero_grad`` -> :meth:`loss` -> ``backward`` -> ``step``, so a
+    later player's loss sees the earlier players' updated weights only through what it
+    recomputes. After each epoch :meth:`end_epoch` (the re-initialisation hook) may name
+    players to restart: the loop calls :meth:`reinitialize` with its generator, gives that
+    player a fresh optimizer (no stale Adam moments) and records the event in
+    ``History.events``. Every loss part a player reports is averaged per epoch into
+    ``History.components``; ``History.train_loss`` is the first player's loss.
+
+    Subclasses set :attr:`players` and implement :meth:`parameters`, :meth:`forward` and
+    :meth:`loss`. Calling the game on a batch (validation) returns the first player's loss.
+
+    Attributes
+    ----------
+    players : tuple of str
+        Player names, in update order.
+    restore_best : bool
+        False (default): the last epoch's weights are kept, since adversarial losses do not
+        measure model quality; True restores the epoch with the lowest first-player loss,
+        as for ordinary losses.
+    """
+
+    players: tuple = ("generator", "discriminator")
+    restore_best: bool = False
+
+    def parameters(self, player):  # pragma: no cover - abstract
+        """Parameters the optimizer of ``player`` updates (an iterable of Parameter)."""
+        raise NotImplementedError
+
+    def optimizer_options(self, player):
+        """Extra keyword arguments of ``player``'s ``torch.optim.Adam`` (e.g. ``betas``)."""
+        return {}
+
+    def forward(self, batch):  # pragma: no cover - abstract
+        """Forward pass shared by the players' losses of one batch (any object)."""
+        raise NotImplementedError
+
+    def loss(self, player, batch, shared):  # pragma: no cover - abstract
+        """``(scalar tensor, dict of name -> scalar tensor)``: ``player``'s loss and its parts."""
+        raise NotImplementedError
+
+    def end_epoch(self, epoch, components):
+        """Re-initialisation hook, called after each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            0-based.
+        components : dict of str -> float
+            This epoch's means of the loss parts.
+
+        Returns
+        -------
+        dict of str -> str
+            ``{player: reason}`` for each player to re-initialise (default: none).
+        """
+        return {}
+
+    def reinitialize(self, player, generator):  # pragma: no cover - abstract
+        """Draw fresh weights for ``player`` from the CPU ``generator``."""
+        raise NotImplementedError
+
+    def __call__(self, batch):
+        shared = self.forward(batch)
+        return self.loss(self.players[0], batch, shared)[0]
+
+
+def _play_epoch(game, module, batches, optimizers, *, autocast, clip_grad_norm):
+    """One epoch of alternating player steps; (mean loss per player, mean loss parts)."""
+    module.train()
+    totals, parts_total, seen = {}, {}, 0
+    for batch in batches:
+        rows = batch[0].shape[0]
+        with autocast():
+            shared = game.forward(batch)
+        for player in game.players:
+            optimizers[player].zero_grad(set_to_none=True)
+            with autocast():
+                loss, parts = game.loss(player, batch, shared)
+            loss.backward()
+            if clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(list(game.parameters(player)), clip_grad_norm)
+            optimizers[player].step()
+            totals[player] = totals.get(player, 0.0) + loss.detach().float() * rows
+            for name, value in parts.items():
+                parts_total[name] = parts_total.get(name, 0.0) + value.detach().float() * rows
+        seen += rows
+    seen = max(seen, 1)
+    return ({k: float(v) / seen for k, v in totals.items()},
+            {k: float(v) / seen for k, v in parts_total.items()})
+
+
+def _game_optimizers(game, lr, weight_decay, players=None):
+    return {p: _adam(list(game.parameters(p)), lr, weight_decay, **game.optimizer_options(p))
+            for p in (game.players if players is None else players)}
+
+
+def _game_epoch(game, module, batches, optimizers, history, epoch, generator, *, lr,
+                weight_decay, autocast, clip_grad_norm):
+    """Play one epoch, record its loss parts, run the re-initialisation hook; first loss."""
+    losses, parts = _play_epoch(game, module, batches, optimizers, autocast=autocast,
+                                clip_grad_norm=clip_grad_norm)
+    for name, value in parts.items():
+        history.components.setdefault(name, []).append(value)
+    for player, reason in (game.end_epoch(epoch, parts) or {}).items():
+        game.reinitialize(player, generator)
+        optimizers.update(_game_optimizers(game, lr, weight_decay, [player]))
+        history.events.append({"epoch": epoch, "player": player, "action": "reinitialized",
+                               "reason": str(reason)})
+    return losses[game.players[0]]
 
 
 # --------------------------------------------------------------------------- the loop
@@ -486,6 +644,7 @@ def fit_module(
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
     clip_grad_norm: float | None = None,
     val_data=None,
+    sample_weight=None,
     monitor: Callable[[torch.nn.Module, int], float | dict] | None = None,
     monitor_key: str | None = None,
     monitor_initial: bool = False,
@@ -508,6 +667,10 @@ def fit_module(
         ``module`` (typically a closure) and may check ``module.training`` to behave
         deterministically on the validation split. Anything that must stay fixed (a Deep SVDD
         centre) belongs in a buffer or a closure variable, not in ``params``.
+        Or an :class:`AdversarialGame` (two-player training, e.g. GANomaly): one optimizer
+        per player, the players' steps in turn on every batch, its re-initialisation hook
+        after every epoch, loss parts in ``History.components`` and re-initialisations in
+        ``History.events``; ``params`` must then be None.
     train_data : array-like, tensor, sequence of them, or BatchSource
         ``(n_samples, ...)`` arrays sharing their first dimension (e.g. ``(X,)`` or ``(X, y)``).
         Floating arrays are cast to float32. Or a :class:`BatchSource` (or any callable
@@ -538,6 +701,12 @@ def fit_module(
         Only with a ``BatchSource`` ``train_data``: validation batches, drawn once (from a
         generator seeded by ``random_state``) and re-used every epoch to monitor early stopping.
         Without it the training loss is monitored.
+    sample_weight : array-like of shape (n_samples,), optional
+        Only with array ``train_data``: a weighted random sampler. Each epoch draws as many
+        rows as the training split holds, with replacement, each with probability
+        proportional to its weight, from the fit loop's generator (as torch's
+        ``WeightedRandomSampler``; inverse class frequencies balance classes). None
+        (default): every row once per epoch in a random order.
     monitor : callable, optional
         ``monitor(module, epoch) -> float or dict of float``, called at the end of each epoch
         with ``module`` in eval mode; **higher is better**. It replaces the (validation) loss
@@ -607,16 +776,26 @@ def fit_module(
     if source is None and val_data is not None:
         raise ValueError("val_data is only used with a BatchSource train_data; for arrays use "
                          "val_fraction.")
+    if source is not None and sample_weight is not None:
+        raise ValueError("sample_weight is only used with array train_data; a BatchSource "
+                         "samples its own batches.")
     seed = torch_seed(random_state)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     if source is None:
         data = _RowData(train_data, val_fraction=val_fraction, batch_size=batch_size,
-                        generator=generator, device=device)
+                        generator=generator, device=device, sample_weight=sample_weight)
     else:
         data = _SourceData(source, val_data, seed=seed, device=device)
-    params = ([p for p in module.parameters() if p.requires_grad] if params is None
-              else list(params))
-    optimizer = _adam(params, lr, weight_decay)
+    game = loss_fn if isinstance(loss_fn, AdversarialGame) else None
+    if game is not None:
+        if params is not None:
+            raise ValueError("params is not used with an AdversarialGame loss; its "
+                             "parameters(player) names each player's parameters.")
+        optimizers = _game_optimizers(game, lr, weight_decay)
+    else:
+        params = ([p for p in module.parameters() if p.requires_grad] if params is None
+                  else list(params))
+        optimizer = _adam(params, lr, weight_decay)
 
     history = History(device=str(device), desc=desc)
     stopper = EarlyStopping(patience, mode="min" if monitor is None else "max",
@@ -631,9 +810,15 @@ def fit_module(
         bar = tqdm(total=epochs, desc=desc or "fit", leave=True)
 
     for epoch in range(epochs):
-        train_loss = _train_epoch(module, loss_fn, data.batches(generator), optimizer, params,
-                                  autocast=autocast, clip_grad_norm=clip_grad_norm,
-                                  device=device)
+        if game is None:
+            train_loss = _train_epoch(module, loss_fn, data.batches(generator), optimizer,
+                                      params, autocast=autocast,
+                                      clip_grad_norm=clip_grad_norm, device=device)
+        else:
+            train_loss = _game_epoch(game, module, data.batches(generator), optimizers,
+                                     history, epoch, generator, lr=lr,
+                                     weight_decay=weight_decay, autocast=autocast,
+                                     clip_grad_norm=clip_grad_norm)
         if not np.isfinite(train_loss):
             raise ValueError(
                 f"{desc or 'training'}: loss became {train_loss} at epoch {epoch}; lower lr or "
@@ -652,7 +837,9 @@ def fit_module(
             value = monitor(module, epoch)
             history.eval_scores.append(value)
             monitored = _monitored_value(value, monitor_key, desc)
-        if stopper.update(monitored, module, epoch):
+        if game is not None and not game.restore_best:
+            history.best_epoch = epoch  # adversarial losses: keep the last weights
+        elif stopper.update(monitored, module, epoch):
             history.best_epoch = epoch
         if bar is not None:
             bar.update(1)

@@ -284,3 +284,61 @@ def test_validation_split_holds_out_a_fraction_of_the_rows():
     assert sorted(torch.cat([train[1], val[1]]).tolist()) == list(range(20))
     train, val = validation_split((x[:2],), 0.5, torch.Generator().manual_seed(0))
     assert val is None and train[0].shape[0] == 2  # BatchNorm needs 2 training rows
+
+
+# ---------------------------------------------------------------- weighted sampler (issue 9)
+def _label_recorder(net, seen):
+    def loss(batch):
+        x, y, lab = batch
+        if net.training:
+            seen.append(lab.clone())
+        return torch.nn.functional.mse_loss(net(x), y)
+
+    return loss
+
+
+def test_sample_weight_balances_the_labels_drawn():
+    """Inverse-frequency weights: a 9:1 imbalanced set is drawn about 1:1 (with replacement)."""
+    X, y = _problem(n=1000)
+    lab = np.r_[np.zeros(900), np.ones(100)].astype(np.int64)
+    weights = 1.0 / np.bincount(lab)[lab]
+    net, seen = _net(), []
+    fit_module(net, _label_recorder(net, seen), (X, y, lab), sample_weight=weights, epochs=3,
+               batch_size=100, patience=None, val_fraction=0.0, device="cpu", random_state=0)
+    drawn = torch.cat(seen).numpy()
+    assert drawn.size == 3 * 1000
+    assert 0.45 < drawn.mean() < 0.55  # class 1 is 10 % of the rows, ~50 % of the draws
+
+
+def test_sample_weight_keeps_the_validation_split_and_is_repeatable():
+    X, y = _problem()
+    rows = np.arange(300)
+
+    def run(**kw):
+        net, train_rows, val_rows = _net(), [], []
+
+        def loss(batch):
+            x, t, r = batch
+            (train_rows if net.training else val_rows).append(r.clone())
+            return torch.nn.functional.mse_loss(net(x), t)
+
+        fit_module(net, loss, (X, y, rows), epochs=2, batch_size=50, device="cpu",
+                   random_state=4, **kw)
+        return torch.cat(train_rows), torch.cat(val_rows)
+
+    t1, v1 = run(sample_weight=1.0 + rows % 3)
+    t2, v2 = run(sample_weight=1.0 + rows % 3)
+    t0, v0 = run()
+    assert torch.equal(t1, t2) and torch.equal(v1, v2)  # repeatable
+    assert torch.equal(v0, v1)  # same validation rows with or without the sampler
+    assert not torch.equal(t0, t1)  # the training draws differ (with replacement)
+
+
+def test_sample_weight_errors():
+    X, y = _problem()
+    with pytest.raises(ValueError, match="one weight per row"):
+        fit_module(_net(), _mse_loss(_net()), (X, y), sample_weight=np.ones(5), epochs=1,
+                   device="cpu")
+    with pytest.raises(ValueError, match="finite"):
+        fit_module(_net(), _mse_loss(_net()), (X, y), sample_weight=-np.ones(300), epochs=1,
+                   device="cpu")

@@ -11,6 +11,7 @@ from astroad_nb.models.classic import OCSVM, IForest
 from astroad_nb.models.cnn import RealBogusCNN
 from astroad_nb.models.deepsets import DeepSetsOneClass
 from astroad_nb.models.forest import RecursiveForest
+from astroad_nb.models.ganomaly import GANomaly
 from astroad_nb.models.hierarchical import HierarchicalDetector
 from astroad_nb.models.svdd import DeepSVDD, MultiClassDeepSVDD
 from astroad_nb.models.vade import VaDE
@@ -20,6 +21,7 @@ __all__ = [
     "BaseDetector",
     "DeepSVDD",
     "DeepSetsOneClass",
+    "GANomaly",
     "HierarchicalDetector",
     "IForest",
     "MultiClassDeepSVDD",
