@@ -50,11 +50,12 @@ def test_series_input_is_aligned_by_index(hand_made):
 def test_gd1_table_layout():
     results = {"Mine": {"recall": 0.9, "balanced_accuracy": 0.95, "precision": 0.5,
                         "mcc": 0.6, "f1": 0.1}}
-    table = gd1_table(results)
-    assert list(table.columns) == ["R", "BA", "P", "MCC"]
+    table = gd1_table(results, data="toy field", truth="toy truth")
+    assert list(table.columns) == ["R", "BA", "P", "MCC", "data", "truth"]
     assert list(table.index) == ["Mine", *SEED_GD1]
     assert table.loc["DeepSets fine-tuned (seed paper)", "R"] == 0.981
     assert table.loc["Mine", "P"] == 0.5
+    assert table.loc["Mine", "truth"] == "toy truth"
 
 
 def test_reproduce_streams_small_on_simulations(tmp_path, capsys):
@@ -98,3 +99,9 @@ def test_real_clusterbusters_validation_streams(real_data):
     assert tuned["recall"] > FLOORS["recall"] and tuned["balanced_accuracy"] > FLOORS["ba"]
     assert tuned["auroc"] > FLOORS["auroc"]
     assert forest["balanced_accuracy"] > 0.6
+    # issue 9: the seed's own weights beside ours; real GD-1 scored by the PS1 variant only
+    seed = run.table().loc[streams.SEED_METHOD]
+    assert seed["auroc"] > 0.98 and run.config["seed_weights"].startswith("scored")
+    gd1 = run.table("gd1")
+    assert streams.PS1_METHOD in gd1.index and "DeepSets (fine-tuned)" not in gd1.index
+    assert gd1.loc[streams.PS1_METHOD, "truth"].startswith("selected2")

@@ -3,6 +3,18 @@
 The seed (*Meta-Learning One-Class Classification with DeepSets: Application in the Milky Way*)
 describes each star by ra, dec, pmra, pmdec, G-BP, G-RP, G and three angular terms, standardised
 per problem (mean 0, std 1 over the field of that problem).
+
+Checked against the seed's code (``ClusterBusters@4aedf82``, ``Code/Deep Sets/
+generate_datasets_deepsets.py`` and ``fine_tune_gd1.py``): the order ra, dec, pmra, pmdec,
+g_bp = G - BP, g_rp = G - RP, g = G, ang0, ang1, ang2; the angular terms from raw (deg -> rad)
+ra, dec and raw proper motions; standardisation ``(x - mean) / std`` with pandas' ``std``
+(ddof 1), a zero std replaced by 1, over all stars of one problem (training: the stream's
+members + its whole foreground file; validation: the known members + every field row, both
+halves of ``self_lab``). One difference: the seed's pandas statistics skip NaN while we drop
+rows with a NaN input first (the clusterbusters fields have none, so the features agree).
+
+Every feature frame says which photometric system it carries in ``attrs["photometry"]``
+(``"gaia"`` or ``"ps1"``; its column names say it too), so a model can refuse another system's.
 """
 
 from __future__ import annotations
@@ -13,6 +25,7 @@ import pandas as pd
 from astroad_nb.features.scaling import standard_scale
 
 __all__ = [
+    "PS1_FEATURES",
     "STREAM_FEATURES",
     "StreamFeatureScaler",
     "problem_features",
@@ -24,7 +37,8 @@ __all__ = [
 
 #: Names of the 10 features, in order (``photometry="gaia"``).
 STREAM_FEATURES = ("ra", "dec", "pmra", "pmdec", "g_bp", "g_rp", "g", "ang0", "ang1", "ang2")
-_PS1_FEATURES = ("ra", "dec", "pmra", "pmdec", "g_i", "ps1_g", "ps1_i", "ang0", "ang1", "ang2")
+#: The PS1 analogues (``photometry="ps1"``): g-i, g, i in the slots of G-BP, G-RP, G.
+PS1_FEATURES = ("ra", "dec", "pmra", "pmdec", "g_i", "ps1_g", "ps1_i", "ang0", "ang1", "ang2")
 _PHOTOMETRY = {
     "gaia": ("phot_g_mean_mag", "phot_bp_mean_mag", "phot_rp_mean_mag"),
     "ps1": ("g_mean_psf_mag", "i_mean_psf_mag"),
@@ -62,7 +76,8 @@ def raw_stream_features(frame: pd.DataFrame, *, photometry="gaia",
     Returns
     -------
     pandas.DataFrame, shape (n_kept, 10)
-        Columns ``STREAM_FEATURES`` (or their PS1 analogues); the index of ``frame`` is kept.
+        Columns ``STREAM_FEATURES`` (or ``PS1_FEATURES``); the index of ``frame`` is kept;
+        ``attrs["photometry"]`` = ``photometry``.
     """
     if photometry not in _PHOTOMETRY:
         raise ValueError(f"photometry must be one of {sorted(_PHOTOMETRY)}, got {photometry!r}.")
@@ -87,10 +102,11 @@ def raw_stream_features(frame: pd.DataFrame, *, photometry="gaia",
         phot, names = (g - bp, g - rp, g), STREAM_FEATURES
     else:
         g, i = (data[c].to_numpy() for c in _PHOTOMETRY["ps1"])
-        phot, names = (g - i, g, i), _PS1_FEATURES
+        phot, names = (g - i, g, i), PS1_FEATURES
     values = np.column_stack((ra, dec, pmra, pmdec) + phot + _angular_terms(ra, dec, pmra, pmdec))
     out = pd.DataFrame(values, index=data.index, columns=list(names))
     out.attrs["n_dropped"] = int(bad.sum()) if nan_policy == "drop" else 0
+    out.attrs["photometry"] = photometry
     return out
 
 
@@ -163,7 +179,7 @@ def stream_features(frame: pd.DataFrame, *, frame_center=None, standardize=True,
     -------
     features : pandas.DataFrame, shape (n_kept, 10)
         Index of ``frame`` kept (rows with NaN inputs dropped by default;
-        ``attrs['n_dropped']`` says how many).
+        ``attrs['n_dropped']`` says how many; ``attrs['photometry']`` names the system).
     scaler : StreamFeatureScaler, only if ``return_scaler``
 
     Examples
@@ -181,6 +197,7 @@ def stream_features(frame: pd.DataFrame, *, frame_center=None, standardize=True,
     if standardize:
         features = scaler.fit_transform(features)
     features.attrs["n_dropped"] = n_dropped
+    features.attrs["photometry"] = photometry
     return (features, scaler) if return_scaler else features
 
 

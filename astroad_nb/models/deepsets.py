@@ -17,7 +17,8 @@ Differences from the seed (``ClusterBusters/Code/Deep Sets``), on purpose:
 - **batched**: many (query, support) pairs per optimiser step, support sets padded and masked
   (the seed trains one pair per step);
 - one logit + class-weighted BCE instead of a 2-way softmax + weighted cross-entropy (same
-  model family, half the head);
+  model family, half the head; softmax over two logits is the sigmoid of their difference,
+  which is how :meth:`DeepSetsOneClass.from_seed_weights` maps the seed's head exactly);
 - dropout draws from a local generator, so a run repeats exactly from ``random_state``.
 """
 
@@ -255,10 +256,20 @@ class EpisodeSampler:
     support_size : (int, int)
         Inclusive range of support-set sizes.
     max_support_fraction : float in (0, 1]
+    stream_weighting : {"uniform", "size"}, default="uniform"
+        How episodes pick their stream: uniformly, or in proportion to its number of members
+        (the seed: its training set pools every stream's examples, ~152 per member, and is
+        drawn from uniformly, so large streams are seen more often).
+    positive_draw : {"fixed", "binomial"}, default="fixed"
+        ``"fixed"``: ``round(queries_per_episode * positive_fraction)`` member queries per
+        episode; ``"binomial"``: each query is a member with probability ``positive_fraction``
+        (a natural prior such as the seed's ~2:150 then survives small episodes, where the
+        rounding would give no member at all).
     """
 
     def __init__(self, pools, *, steps, episodes_per_batch, queries_per_episode,
-                 positive_fraction, support_size, max_support_fraction):
+                 positive_fraction, support_size, max_support_fraction,
+                 stream_weighting="uniform", positive_draw="fixed"):
         self.pools = [p for p in pools if len(p.pos) >= 1 and len(p.neg) >= 1]
         if not self.pools:
             raise ValueError("No usable stream: every problem needs >= 1 member and >= 1 "
@@ -269,6 +280,15 @@ class EpisodeSampler:
         self.positive_fraction = float(positive_fraction)
         self.lo, self.hi = (int(v) for v in support_size)
         self.max_fraction = float(max_support_fraction)
+        if stream_weighting not in ("uniform", "size"):
+            raise ValueError(f"stream_weighting must be 'uniform' or 'size', got "
+                             f"{stream_weighting!r}.")
+        if positive_draw not in ("fixed", "binomial"):
+            raise ValueError(f"positive_draw must be 'fixed' or 'binomial', got {positive_draw!r}.")
+        self.positive_draw = positive_draw
+        self.weights = None
+        if stream_weighting == "size":
+            self.weights = torch.tensor([float(len(p.pos)) for p in self.pools])
 
     def _episode(self, pool, g):
         m = len(pool.pos)
@@ -277,7 +297,12 @@ class EpisodeSampler:
         k = int(torch.randint(k_lo, k_max + 1, (1,), generator=g))
         perm = pool.pos[torch.randperm(m, generator=g)]
         support, rest = perm[:k], perm[k:]
-        n_pos = int(round(self.queries * self.positive_fraction)) if len(rest) else 0
+        if not len(rest):
+            n_pos = 0
+        elif self.positive_draw == "binomial":
+            n_pos = int((torch.rand(self.queries, generator=g) < self.positive_fraction).sum())
+        else:
+            n_pos = int(round(self.queries * self.positive_fraction))
         n_neg = self.queries - n_pos
         q_pos = rest[torch.randint(len(rest), (n_pos,), generator=g)] if n_pos else rest[:0]
         q_neg = pool.neg[torch.randint(len(pool.neg), (n_neg,), generator=g)]
@@ -288,7 +313,11 @@ class EpisodeSampler:
     def batches(self, generator):
         """Yield ``steps`` batches ``(x (B, d), support (B, K, d), mask (B, K), y (B,))``."""
         for _ in range(self.steps):
-            picks = torch.randint(len(self.pools), (self.episodes,), generator=generator)
+            if self.weights is None:
+                picks = torch.randint(len(self.pools), (self.episodes,), generator=generator)
+            else:
+                picks = torch.multinomial(self.weights, self.episodes, replacement=True,
+                                          generator=generator)
             eps = [self._episode(self.pools[int(i)], generator) for i in picks]
             k = max(e[1].shape[0] for e in eps)
             xs, ss, ms, ys = [], [], [], []
@@ -309,6 +338,25 @@ class EpisodeSampler:
 # --------------------------------------------------------------------------------------------
 # Estimator
 # --------------------------------------------------------------------------------------------
+def _photometry_of_names(names):
+    """'gaia' / 'ps1' when ``names`` are the stream features of one system, else None."""
+    from astroad_nb.features.streams import PS1_FEATURES, STREAM_FEATURES
+
+    names = [str(n) for n in names]
+    if names == list(STREAM_FEATURES):
+        return "gaia"
+    if names == list(PS1_FEATURES):
+        return "ps1"
+    return None
+
+
+def _photometry_of(X):
+    """The photometric system a feature frame says it carries (None for plain arrays)."""
+    if not isinstance(X, pd.DataFrame):
+        return None
+    return X.attrs.get("photometry") or _photometry_of_names(X.columns)
+
+
 def _as_float32(X, name):
     if isinstance(X, pd.DataFrame):
         X = X.to_numpy()
@@ -341,8 +389,19 @@ class DeepSetsOneClass(BaseEstimator):
         Range of support-set sizes drawn per episode (capped by the stream's members).
     max_support_fraction : float, default=0.5
         Cap of the support size as a fraction of a stream's members (the seed's 0.5).
-    class_weight : "balanced" or float, default="balanced"
-        Weight of positives in the BCE; "balanced" = negatives / positives per episode.
+    class_weight : "balanced", float or None, default="balanced"
+        Weight of positives in the BCE; "balanced" = negatives / positives per episode;
+        None = 1 (unweighted, the seed's bestF1 model: ``weight_imbalance`` 1).
+    stream_weighting : {"uniform", "size"}, default="uniform"
+        How meta-training episodes pick their stream (see :class:`EpisodeSampler`); the seed
+        draws in proportion to the stream's size ("size").
+    positive_draw : {"fixed", "binomial"}, default="fixed"
+        Member queries per meta-training episode: a fixed count, or binomial (needed for a
+        natural prior such as the seed's ``positive_fraction`` ~0.013).
+    selection : {None, "f1"}, default=None
+        Model selection during meta-training: None keeps the last epoch (or the best
+        validation loss with ``patience``); "f1" keeps the epoch of best mean F1 (p >= 0.5,
+        query rows) over ``meta_fit(..., validation=...)`` problems, as the seed does.
     lr, weight_decay : float, default=1e-3, 1e-6
         Adam settings of meta-training (the seed's).
     clip_grad_norm : float, default=5.0
@@ -357,7 +416,10 @@ class DeepSetsOneClass(BaseEstimator):
         The seed's ``factor_trainset``: field stars sampled per known member.
     fine_tune_support_size : (int, int), default=(5, 40)
     photometry : {'gaia', 'ps1'}, default="gaia"
-        Which photometric features :meth:`score_problem` computes.
+        Which photometric features the model is trained on and :meth:`score_problem`
+        computes. The system a model was trained on is kept in ``photometry_``; scoring or
+        fine-tuning features of another system raises a ValueError (Gaia G-BP, G-RP, G and
+        PS1 g-i, g, i fill the same three input slots but mean different things).
     device : str, default="auto"
     random_state : int, RandomState or None
     verbose : int, default=0
@@ -367,7 +429,9 @@ class DeepSetsOneClass(BaseEstimator):
     network_ : DeepSetsNet
     n_features_in_ : int
     feature_names_in_ : list of str
-    history_ : astroad_nb.training.History
+    photometry_ : {'gaia', 'ps1'}
+        The photometric system of the features the network was trained on.
+    history_ : astroad_nb.training.History or None
         Meta-training history.
     fine_tune_history_ : History or None
     """
@@ -375,6 +439,7 @@ class DeepSetsOneClass(BaseEstimator):
     def __init__(self, *, width=100, n_layers=5, dropout=0.5, epochs=30, steps_per_epoch=100,
                  episodes_per_batch=8, queries_per_episode=32, positive_fraction=0.25,
                  support_size=(5, 50), max_support_fraction=0.5, class_weight="balanced",
+                 stream_weighting="uniform", positive_draw="fixed", selection=None,
                  lr=1e-3, weight_decay=1e-6, clip_grad_norm=5.0, patience=None,
                  fine_tune_epochs=10, fine_tune_steps=30, fine_tune_lr=5e-4,
                  fine_tune_weight_decay=1e-4, fine_tune_negatives_per_positive=30,
@@ -391,6 +456,9 @@ class DeepSetsOneClass(BaseEstimator):
         self.support_size = support_size
         self.max_support_fraction = max_support_fraction
         self.class_weight = class_weight
+        self.stream_weighting = stream_weighting
+        self.positive_draw = positive_draw
+        self.selection = selection
         self.lr = lr
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm
@@ -420,14 +488,30 @@ class DeepSetsOneClass(BaseEstimator):
             if not 1 <= lo <= hi:
                 raise ValueError(f"{name} must be (lo, hi) with 1 <= lo <= hi, got "
                                  f"{getattr(self, name)!r}.")
-        if not (self.class_weight == "balanced" or float(self.class_weight) > 0):
-            raise ValueError(f"class_weight must be 'balanced' or a positive float, got "
-                             f"{self.class_weight!r}.")
+        cw = self.class_weight
+        if not (cw is None or cw == "balanced" or (
+                isinstance(cw, (int, float, np.number)) and not isinstance(cw, bool) and cw > 0)):
+            raise ValueError(f"class_weight must be 'balanced', None or a positive float, got "
+                             f"{cw!r}.")
+        if self.selection not in (None, "f1"):
+            raise ValueError(f"selection must be None or 'f1', got {self.selection!r}.")
+        if self.photometry not in ("gaia", "ps1"):
+            raise ValueError(f"photometry must be 'gaia' or 'ps1', got {self.photometry!r}.")
 
     def _pos_weight(self, positive_fraction):
         if self.class_weight == "balanced":
             return (1.0 - positive_fraction) / positive_fraction
-        return float(self.class_weight)
+        return 1.0 if self.class_weight is None else float(self.class_weight)
+
+    def _check_photometry(self, given, where):
+        """Refuse features of another photometric system than the network was trained on."""
+        trained = getattr(self, "photometry_", None)
+        if trained is not None and given is not None and given != trained:
+            raise ValueError(
+                f"{where}: the features use {given!r} photometry but this DeepSetsOneClass was "
+                f"trained on {trained!r} photometry; the network's colour/magnitude inputs "
+                "would be read in the wrong system. Use a model trained on "
+                f"{given!r} features (or features in {trained!r} photometry).")
 
     def _loss(self, pos_weight):
         net = self.network_
@@ -457,23 +541,56 @@ class DeepSetsOneClass(BaseEstimator):
         return pools, names
 
     def _fit_stage(self, sampler, *, epochs, lr, weight_decay, pos_weight, seed, desc,
-                   val_sampler=None):
+                   val_sampler=None, monitor=None):
         from astroad_nb.training import fit_module
 
         self.network_.generator = torch.Generator().manual_seed(seed + 7)
+        extra = {} if monitor is None else {"monitor": monitor, "monitor_key": "f1"}
         hist = fit_module(self.network_, self._loss(pos_weight), sampler, epochs=epochs, lr=lr,
                           weight_decay=weight_decay, clip_grad_norm=self.clip_grad_norm,
-                          patience=self.patience if val_sampler is not None else None,
+                          patience=self.patience if (val_sampler is not None
+                                                     or monitor is not None) else None,
                           val_data=val_sampler, device=self.device, random_state=seed,
-                          verbose=self.verbose, desc=desc)
+                          verbose=self.verbose, desc=desc, **extra)
         self.network_.generator = None
         return hist
 
-    def _sampler(self, pools, *, steps, positive_fraction, support_size, max_fraction):
+    def _sampler(self, pools, *, steps, positive_fraction, support_size, max_fraction,
+                 meta=False):
+        kw = ({"stream_weighting": self.stream_weighting, "positive_draw": self.positive_draw}
+              if meta else {})
         return EpisodeSampler(pools, steps=steps, episodes_per_batch=self.episodes_per_batch,
                               queries_per_episode=self.queries_per_episode,
                               positive_fraction=positive_fraction, support_size=support_size,
-                              max_support_fraction=max_fraction)
+                              max_support_fraction=max_fraction, **kw)
+
+    def _f1_monitor(self, problems):
+        """``monitor(module, epoch) -> {"f1": mean F1}`` over labelled problems with support.
+
+        The seed's model selection: F1 at p >= 0.5 on every query star (support excluded) of
+        each validation stream, averaged over the streams.
+        """
+        sets = []
+        for p in problems:
+            if p.truth is None or p.support is None or p.n_support == 0:
+                raise ValueError(f"selection='f1' needs validation problems with truth and a "
+                                 f"support set; {p.name!r} lacks one.")
+            X, truth, support = problem_features(p, photometry=self.photometry)
+            Xa = torch.from_numpy(np.array(X.to_numpy(np.float32)))  # own, writable copy
+            sets.append((Xa[torch.from_numpy(~support)], Xa[torch.from_numpy(support)],
+                         truth[~support]))
+
+        def monitor(module, epoch):
+            scores = []
+            for xq, xs, y in sets:
+                dev = next(module.parameters()).device
+                pred = (module.score_field(xq.to(dev), xs.to(dev)) >= 0).cpu().numpy()
+                tp = float((pred & y).sum())
+                denom = float(pred.sum() + y.sum())
+                scores.append(2 * tp / denom if denom else 0.0)
+            return {"f1": float(np.mean(scores))}
+
+        return monitor
 
     # ------------------------------------------------------------------ training
     def meta_fit(self, problems, *, validation=None):
@@ -485,7 +602,8 @@ class DeepSetsOneClass(BaseEstimator):
             Fields with ``truth``; support sets are drawn per episode from the members.
         validation : list of StreamProblem, optional
             Problems with truth whose episodes (drawn once) monitor early stopping
-            (``patience``); the weights of the best epoch are kept.
+            (``patience``); the weights of the best epoch are kept. With ``selection="f1"``
+            they need support sets, and their mean F1 picks the epoch instead.
 
         Returns
         -------
@@ -503,21 +621,24 @@ class DeepSetsOneClass(BaseEstimator):
         self.n_features_in_ = len(names)
         self.device_ = str(resolve_device(self.device))
         self.network_ = self._new_network(self.n_features_in_, torch_seed(rng))
+        self.photometry_ = self.photometry
         sampler = self._sampler(pools, steps=self.steps_per_epoch,
                                 positive_fraction=self.positive_fraction,
                                 support_size=self.support_size,
-                                max_fraction=self.max_support_fraction)
-        val = None
-        if validation:
+                                max_fraction=self.max_support_fraction, meta=True)
+        val, monitor = None, None
+        if validation and self.selection == "f1":
+            monitor = self._f1_monitor(validation)
+        elif validation:
             val_pools, _ = self._pools(validation)
             val = self._sampler(val_pools, steps=max(1, self.steps_per_epoch // 5),
                                 positive_fraction=self.positive_fraction,
                                 support_size=self.support_size,
-                                max_fraction=self.max_support_fraction)
+                                max_fraction=self.max_support_fraction, meta=True)
         self.history_ = self._fit_stage(
             sampler, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
             pos_weight=self._pos_weight(self.positive_fraction), seed=torch_seed(rng),
-            desc="DeepSets meta-train", val_sampler=val)
+            desc="DeepSets meta-train", val_sampler=val, monitor=monitor)
         self.fine_tune_history_ = None
         return self
 
@@ -549,6 +670,7 @@ class DeepSetsOneClass(BaseEstimator):
         from astroad_nb.training import torch_seed
 
         self._check_fitted()
+        self._check_photometry(self.photometry, f"fine_tune({problem.name!r})")
         X, _, support = problem_features(problem, photometry=self.photometry)
         if support.sum() < 2:
             raise ValueError(f"fine_tune needs >= 2 support members with finite features in "
@@ -591,9 +713,13 @@ class DeepSetsOneClass(BaseEstimator):
         Raises
         ------
         ValueError
-            If the support set is empty or the feature counts disagree.
+            If the support set is empty, the feature counts disagree, or the features are of
+            another photometric system than the model's (``attrs["photometry"]`` of a feature
+            frame, or its column names).
         """
         self._check_fitted()
+        for name, arr in (("field", field), ("support", support)):
+            self._check_photometry(_photometry_of(arr), f"predict_proba({name})")
         X = _as_float32(field, "field")
         S = _as_float32(support, "support")
         if S.shape[0] == 0:
@@ -623,9 +749,17 @@ class DeepSetsOneClass(BaseEstimator):
         -------
         pandas.Series, shape (n_stars,)
             Indexed like ``problem.field``; NaN for stars whose features have NaN inputs.
+
+        Raises
+        ------
+        ValueError
+            If the ``photometry`` parameter was changed away from the system the model was
+            trained on (``photometry_``).
         """
+        self._check_fitted()
+        self._check_photometry(self.photometry, f"score_problem({problem.name!r})")
         X, _, support = problem_features(problem, photometry=self.photometry)
-        proba = self.predict_proba(X, X.to_numpy()[support])
+        proba = self.predict_proba(X, X.iloc[support])
         return pd.Series(proba, index=X.index, name="p_member").reindex(problem.field.index)
 
     # ------------------------------------------------------------------ persistence
@@ -633,6 +767,7 @@ class DeepSetsOneClass(BaseEstimator):
         self._check_fitted()
         return {"feature_names": list(map(str, self.feature_names_in_)),
                 "attrs": {"n_features_in": int(self.n_features_in_),
+                          "photometry": self.photometry_,
                           "history": history_to_json(self.history_),
                           "fine_tune_history": history_to_json(self.fine_tune_history_)},
                 "state_dicts": {"network": self.network_.state_dict()}}
@@ -643,6 +778,8 @@ class DeepSetsOneClass(BaseEstimator):
         attrs = state["attrs"]
         self.feature_names_in_ = list(state["feature_names"])
         self.n_features_in_ = int(attrs["n_features_in"])
+        self.photometry_ = attrs.get("photometry") or _photometry_of_names(
+            self.feature_names_in_) or self.photometry
         self.device_ = str(resolve_device(self.device))
         with torch.random.fork_rng(devices=[]):
             self.network_ = DeepSetsNet(self.n_features_in_, self.width, self.n_layers,
@@ -681,3 +818,99 @@ class DeepSetsOneClass(BaseEstimator):
         DeepSetsOneClass
         """
         return io.load(path, expected=cls, device=device)
+
+    @classmethod
+    def from_seed_weights(cls, path, **params):
+        """The seed's own trained Meta-DeepSets (``ClusterBusters/Logs/best_models/*.params``).
+
+        The seed's network (``deepsets_zaheer.D5``, pool "mean", ``x_dim`` 20, ``d_dim`` 100)
+        is ``phi`` = five ``PermEqui2_mean`` layers (``Gamma(x) - Lambda(mean_set x)``,
+        ``Lambda`` without bias) each followed by ELU (``nn.Sequential`` indices 0, 2, 4, 6, 8),
+        a mean over the set, and ``ro`` = Dropout, Linear (``ro.1``), ELU, Dropout, Linear
+        (``ro.4``, two logits). That is :class:`DeepSetsNet` layer for layer: ``phi.{i}.Gamma``
+        -> ``phi[i // 2].gamma``, ``phi.{i}.Lambda`` -> ``phi[i // 2].lambda_``, ``ro.1`` ->
+        ``rho1``. Its p(member) is ``softmax(logits)[1]`` (``eval_model.py``) =
+        ``sigmoid(l1 - l0)``, so our one-logit head gets ``rho2.weight = W[1] - W[0]`` and
+        ``rho2.bias = b[1] - b[0]``: the same probabilities, exactly (up to float rounding).
+
+        Verified against the seed's code (commit 4aedf82): each set element is
+        ``cat(support star, query star)`` (support first, ``eval_model.py``), over the 10
+        features of :data:`~astroad_nb.features.streams.STREAM_FEATURES` in that order,
+        standardised per problem as :func:`~astroad_nb.features.streams.stream_features` does
+        (see :mod:`astroad_nb.features.streams`); Gaia photometry only.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A ``.params`` file (a torch state dict; read with ``weights_only=True``).
+        **params
+            Further :class:`DeepSetsOneClass` parameters (fine-tuning settings, ``device``,
+            ``random_state``); ``width`` and ``n_layers`` are read from the file and
+            ``photometry`` must be "gaia".
+
+        Returns
+        -------
+        DeepSetsOneClass
+            Ready to score (``network_``, ``feature_names_in_``, ``photometry_`` = "gaia";
+            ``history_`` None: trained by the seed) and to :meth:`fine_tune`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If the file is not a state dict of the seed's D5 layout (names it expects and
+            found), or ``photometry`` is not "gaia".
+        """
+        from pathlib import Path
+
+        from astroad_nb.features.streams import STREAM_FEATURES
+        from astroad_nb.training import resolve_device
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file; expected one of the seed's "
+                                    "'deepset_D5_*_best*.params' state dicts.")
+        if params.get("photometry", "gaia") != "gaia":
+            raise ValueError(f"{path.name}: the seed's model was trained on Gaia photometry; "
+                             f"got photometry={params['photometry']!r}.")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for unreadable files
+            raise ValueError(f"{path}: not a torch state dict readable with weights_only=True "
+                             f"({exc}).") from exc
+        layers = sorted(int(k.split(".")[1]) for k in state
+                        if k.startswith("phi.") and k.endswith(".Gamma.weight"))
+        expected = [f"phi.{i}.{n}" for i in layers
+                    for n in ("Gamma.weight", "Gamma.bias", "Lambda.weight")]
+        expected += ["ro.1.weight", "ro.1.bias", "ro.4.weight", "ro.4.bias"]
+        if (not layers or sorted(state) != sorted(expected)
+                or tuple(state["ro.4.weight"].shape)[0] != 2):
+            raise ValueError(f"{path}: expected the seed's D5 state dict ({expected[:3]} ... "
+                             f"'ro.4.weight' of 2 logits), found keys {sorted(state)[:6]} ...")
+        width, in_dim = state[f"phi.{layers[0]}.Gamma.weight"].shape
+        if in_dim != 2 * len(STREAM_FEATURES):
+            raise ValueError(f"{path}: first layer takes {in_dim} inputs; the seed's model "
+                             f"takes 2 x {len(STREAM_FEATURES)} (support star, query star).")
+        params = {**params, "photometry": "gaia"}
+        model = cls(width=int(width), n_layers=len(layers), **params)
+        model._check_params()
+        with torch.random.fork_rng(devices=[]):
+            net = DeepSetsNet(len(STREAM_FEATURES), int(width), len(layers), model.dropout)
+        ours = {}
+        for j, i in enumerate(layers):
+            ours[f"phi.{j}.gamma.weight"] = state[f"phi.{i}.Gamma.weight"]
+            ours[f"phi.{j}.gamma.bias"] = state[f"phi.{i}.Gamma.bias"]
+            ours[f"phi.{j}.lambda_.weight"] = state[f"phi.{i}.Lambda.weight"]
+        w, b = state["ro.4.weight"], state["ro.4.bias"]
+        ours.update({"rho1.weight": state["ro.1.weight"], "rho1.bias": state["ro.1.bias"],
+                     "rho2.weight": (w[1] - w[0]).unsqueeze(0), "rho2.bias": (b[1] - b[0])[None]})
+        net.load_state_dict({k: v.to(torch.float32) for k, v in ours.items()})
+        model.network_ = net.eval()
+        model.feature_names_in_ = list(STREAM_FEATURES)
+        model.n_features_in_ = len(STREAM_FEATURES)
+        model.photometry_ = "gaia"
+        model.device_ = str(resolve_device(model.device))
+        model.history_ = None
+        model.fine_tune_history_ = None
+        return model

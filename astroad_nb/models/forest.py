@@ -8,7 +8,9 @@ unlabelled field as background); every star it predicts as a member joins the po
 the stars still unlabelled, and the forest is re-trained. It stops when a round finds no new
 member or after ``max_rounds``. The seed weights the classes with ``class_weight={0: w0,
 1: w1}``, tuned over a grid; we expose ``class_weight`` with scikit-learn's meaning and default
-to ``"balanced"`` (positives weighted by negatives / positives).
+to ``"balanced"`` (positives weighted by negatives / positives). The seed scores a held-out
+test split each round (``held_out=True``); by default we score every unlabelled star, the
+sampled negatives out of bag (``out_of_bag``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ class RecursiveForest(BaseEstimator):
     out_of_bag : bool, default=True
         Score this round's training negatives with their out-of-bag probability (not in the
         seed, which scored only a held-out test set): lets hidden members among the sampled
-        negatives be found.
+        negatives be found. Ignored with ``held_out``.
+    held_out : bool, default=False
+        The seed's scheme: split the field once into a training part, from which the
+        negatives of every round are drawn, and a held-out test part, the only stars scored
+        (and self-labelled). The test part is the ``self_lab == False`` rows when the field
+        has the seed's ``self_lab`` column, else a random ``test_fraction`` of the non-support
+        stars. ``proba_`` is NaN outside the test part (``scored_`` marks it).
+    test_fraction : float in (0, 1), default=0.5
+        Share of non-support stars held out for scoring when ``held_out`` and no ``self_lab``.
     photometry : {'gaia', 'ps1'}, default="gaia"
     n_jobs : int or None, default=None
     random_state : int, RandomState or None
@@ -64,12 +74,14 @@ class RecursiveForest(BaseEstimator):
         One row per round: ``round``, ``n_positive`` (training positives), ``n_negative``,
         ``n_new`` (new members found).
     n_rounds_ : int
+    scored_ : ndarray of bool, shape (n_stars,)
+        Field stars the loop scored (every non-support star, or the held-out test part).
     """
 
     def __init__(self, n_estimators=100, *, max_depth=None, min_samples_leaf=1,
                  negatives_per_positive=150, class_weight="balanced", threshold=0.5,
-                 max_rounds=10, out_of_bag=True, photometry="gaia", n_jobs=None,
-                 random_state=None):
+                 max_rounds=10, out_of_bag=True, held_out=False, test_fraction=0.5,
+                 photometry="gaia", n_jobs=None, random_state=None):
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
@@ -78,6 +90,8 @@ class RecursiveForest(BaseEstimator):
         self.threshold = threshold
         self.max_rounds = max_rounds
         self.out_of_bag = out_of_bag
+        self.held_out = held_out
+        self.test_fraction = test_fraction
         self.photometry = photometry
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -105,21 +119,25 @@ class RecursiveForest(BaseEstimator):
             raise ValueError(f"{problem.name!r}: every support member has NaN features.")
         Xa = X.to_numpy()
         positive = support.copy()  # grows with self-labelled members
+        test = self._test_part(problem, X, support, rng) if self.held_out else ~support
         best = np.zeros(len(Xa))
         rows = []
         for r in range(int(self.max_rounds)):
-            pool = np.flatnonzero(~positive)
-            n_neg = min(len(pool), int(round(self.negatives_per_positive * positive.sum())))
-            neg = rng.choice(pool, size=n_neg, replace=False)
+            pool = np.flatnonzero(~positive & test)  # the stars scored this round
+            train_pool = np.flatnonzero(~positive & ~test) if self.held_out else pool
+            n_neg = min(len(train_pool),
+                        int(round(self.negatives_per_positive * positive.sum())))
+            neg = rng.choice(train_pool, size=n_neg, replace=False)
             idx = np.r_[np.flatnonzero(positive), neg]
             y = np.r_[np.ones(positive.sum(), int), np.zeros(n_neg, int)]
             forest = RandomForestClassifier(
                 n_estimators=self.n_estimators, max_depth=self.max_depth,
                 min_samples_leaf=self.min_samples_leaf, class_weight=self.class_weight,
-                oob_score=self.out_of_bag, n_jobs=self.n_jobs,
+                oob_score=self.out_of_bag and not self.held_out, n_jobs=self.n_jobs,
                 random_state=rng.randint(np.iinfo(np.int32).max))
             forest.fit(Xa[idx], y)
-            proba = self._pool_proba(forest, Xa, pool, neg)
+            proba = (forest.predict_proba(Xa[pool])[:, 1] if self.held_out
+                     else self._pool_proba(forest, Xa, pool, neg))
             best[pool] = np.maximum(best[pool], proba)
             new = pool[proba >= self.threshold]
             rows.append({"round": r, "n_positive": int(positive.sum()), "n_negative": n_neg,
@@ -128,14 +146,28 @@ class RecursiveForest(BaseEstimator):
             if len(new) == 0:
                 break
         self.forest_ = forest
-        best[support] = np.nan  # the support set is given, not predicted
+        best[~test] = np.nan  # the support set is given (and a training part not scored)
         self.proba_ = pd.Series(best, index=X.index, name="p_member").reindex(
             problem.field.index)
+        self.scored_ = self.proba_.notna().to_numpy()
         self.members_ = X.index[positive & ~support]
         self.history_ = pd.DataFrame(rows)
         self.n_rounds_ = len(rows)
         self.feature_names_in_ = list(X.columns)
         return self
+
+    def _test_part(self, problem, X, support, rng):
+        """Held-out stars (bool over the rows of ``X``): ``self_lab == False``, else random."""
+        if "self_lab" in problem.field.columns:
+            self_lab = problem.field["self_lab"].reindex(X.index).astype(bool).to_numpy()
+            return ~self_lab & ~support
+        if not 0 < float(self.test_fraction) < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction!r}.")
+        test = np.zeros(len(X), bool)
+        free = np.flatnonzero(~support)
+        test[rng.choice(free, size=int(round(self.test_fraction * len(free))),
+                        replace=False)] = True
+        return test
 
     def _pool_proba(self, forest, Xa, pool, neg):
         """Membership probability of the unlabelled pool.
@@ -217,6 +249,7 @@ class RecursiveForest(BaseEstimator):
         self.history_ = pd.DataFrame(attrs["history"])
         self.n_rounds_ = int(attrs["n_rounds"])
         self.feature_names_in_ = list(state["feature_names"])
+        self.scored_ = self.proba_.notna().to_numpy()
 
     def save(self, path):
         """Write the fitted loop to the folder ``path`` (see :func:`astroad_nb.io.save`).
