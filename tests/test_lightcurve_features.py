@@ -33,7 +33,10 @@ def _frame(rows):
 
 # ------------------------------------------------------------------ names
 def test_feature_names():
-    assert len(FEATURE_NAMES) == 78 == len(set(FEATURE_NAMES))
+    # 2 x (31 scalar + min_mag + 8 SPM + 2 DRW) + 4 multiband + 2 colours
+    assert len(FEATURE_NAMES) == 98 == len(set(FEATURE_NAMES))
+    assert len(feature_names(spm=False, drw=False)) == 78
+    assert {"SPM_tau_rise_1", "SPM_chi_2", "GP_DRW_tau_1", "GP_DRW_sigma_2"} <= set(FEATURE_NAMES)
     for name in ("Amplitude_1", "Amplitude_2", "StetsonK_1", "Eta_e_2", "Multiband_period",
                  "Multiband_power", "Psi_eta", "g-r_mean", "g-r_max", "min_mag_1", "n_det_2"):
         assert name in FEATURE_NAMES
@@ -88,6 +91,39 @@ def test_undefined_features_are_nan_not_errors():
     assert np.isnan(feats.loc["gonly", "g-r_mean"])
 
 
+def test_drw_fit_recovers_the_simulated_time_scale():
+    """Damped random walks: the fitted tau ranks the subclasses' tau; for AGN/QSO (tau of
+    100-1000 d, about the baseline, where tau and sigma are degenerate) the short-lag
+    amplitude sigma^2 / tau follows the truth."""
+    from scipy.stats import spearmanr
+
+    lcs = simulate_lightcurves(40, subclasses=["AGN", "QSO", "YSO"], random_state=2)
+    feats = extract_features(lcs, periodogram=False, spm=False)
+    meta = lcs.meta
+    rho_tau = spearmanr(np.log(meta["tau"]), np.log(feats["GP_DRW_tau_2"]),
+                        nan_policy="omit").statistic
+    pure = meta["subclass"].isin(["AGN", "QSO"]).to_numpy()  # YSO dips inflate sigma
+    truth = meta["amplitude"] ** 2 / meta["tau"]
+    fit = feats["GP_DRW_sigma_2"] ** 2 / feats["GP_DRW_tau_2"]
+    rho_amp = spearmanr(truth[pure], fit[pure], nan_policy="omit").statistic
+    assert rho_tau > 0.5 and rho_amp > 0.3  # measured 0.66 and 0.46
+    assert feats["GP_DRW_tau_2"].notna().mean() > 0.9
+    assert list(feats.columns) == feature_names(periodogram=False, spm=False)
+
+
+def test_spm_fit_tells_fast_from_slow_transients():
+    """VillarFit on relative flux: SNe Ia rise and fade faster than SLSNe; 8 points needed."""
+    lcs = simulate_lightcurves(25, subclasses=["SNIa", "SLSN"], random_state=4)
+    feats = extract_features(lcs, periodogram=False, drw=False)
+    sub = lcs.meta["subclass"]
+    enough = feats["n_det_2"] >= 8
+    rise = feats.loc[enough, "SPM_tau_rise_2"].groupby(sub[enough]).median()
+    fall = feats.loc[enough, "SPM_tau_fall_2"].groupby(sub[enough]).median()
+    assert rise["SNIa"] < rise["SLSN"] and fall["SNIa"] < fall["SLSN"]
+    assert feats.loc[enough, "SPM_chi_2"].notna().all()
+    assert feats.loc[~enough, "SPM_chi_2"].isna().all()
+
+
 def test_empty_container_gives_empty_frame():
     lcs = LightCurves(_frame([]))
     feats = extract_features(lcs)
@@ -101,9 +137,12 @@ def test_simulated_periods_are_recovered():
     ratio = feats["Multiband_period"] / meta["period"]
     close = (ratio - 1).abs() < 0.01
     half = (2 * ratio - 1).abs() < 0.01  # eclipsing binaries: half the orbital period
-    assert close[meta["subclass"] == "RRL"].mean() >= 0.9
-    assert close[meta["subclass"] == "DSCT"].mean() >= 0.8
-    assert (close | half)[meta["subclass"] == "E"].mean() >= 0.85
+    # measured 0.85 since issue 9 (magnitudes from a distance distribution: more faint RRL)
+    assert close[meta["subclass"] == "RRL"].mean() >= 0.8
+    # DSCT (0.05-0.3 mag) near the ZTF limit are noise-dominated since issue 9: measured 0.475
+    # (0.8 with the old per-subclass magnitude ranges, which made DSCT bright)
+    assert close[meta["subclass"] == "DSCT"].mean() >= 0.4
+    assert (close | half)[meta["subclass"] == "E"].mean() >= 0.65  # measured 0.70 (0.85 before)
 
 
 def test_periodogram_full_mode_adds_band_periods():

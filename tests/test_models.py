@@ -313,3 +313,38 @@ def test_base_detector_is_sklearn_outlier_detector():
 
     assert all(is_outlier_detector(cls()) for cls in ALL)
     assert issubclass(AutoEncoder, BaseDetector)
+
+
+# ---------------------------------------------------------------- the seed's options (issue 9)
+def test_vae_reconstruction_score_is_deterministic_and_detects_anomalies():
+    X, _, X_test, y_test = DATA
+    vae = make(VAE, score_type="reconstruction").fit(X)
+    s1, s2 = vae.anomaly_score(X_test), vae.anomaly_score(X_test)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_allclose(vae.anomaly_score(X_test[:7]), s1[:7], rtol=1e-5)  # row-wise
+    assert roc_auc_score(y_test, s1) > 0.8
+    assert (s1 >= 0).all()  # a mean squared error
+    with pytest.raises(ValueError, match="score_type"):
+        make(VAE, score_type="elbow").fit(X)
+
+
+def test_deep_svdd_seed_variant_keeps_hidden_biases_and_a_bias_free_latent_layer():
+    X, k, _, _ = DATA
+    model = make(MultiClassDeepSVDD, bias=True, eps=0.01, epochs=3).fit(X, k)
+    layers = list(model.network_.encoder)
+    assert layers[-1].bias is None
+    assert any(getattr(layer, "affine", False) for layer in layers)  # BatchNorm shift kept
+    assert np.all(np.abs(model.centers_) >= 0.01 - 1e-7)
+
+
+def test_balanced_sampler_needs_labels_and_changes_training():
+    from astroad_nb.models.base import balanced_sample_weight
+
+    X, k, _, _ = DATA
+    np.testing.assert_allclose(balanced_sample_weight([0, 0, 0, 1]), [1 / 3, 1 / 3, 1 / 3, 1])
+    assert balanced_sample_weight(None) is None
+    plain = make(AutoEncoder, epochs=2).fit(X, k)
+    same = make(AutoEncoder, epochs=2, balanced=True).fit(X)  # no y: nothing to balance
+    balanced = make(AutoEncoder, epochs=2, balanced=True).fit(X, k)
+    np.testing.assert_array_equal(plain.anomaly_score(X), same.anomaly_score(X))
+    assert not np.array_equal(plain.anomaly_score(X), balanced.anomaly_score(X))

@@ -6,6 +6,7 @@ estimator, which trains with :func:`astroad_nb.training.fit_module`.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from astroad_nb.models._nets import AutoEncoderNet, VAENet, fuse_sequential, run_fused
@@ -72,6 +73,10 @@ class AutoEncoder(TorchDetector):
     precision : {"fp32", "bf16"}, default="fp32"
         Training arithmetic: ``"bf16"`` trains with bfloat16 mixed precision (about 1.5x
         faster on CPUs with AVX512-BF16 / AMX and on recent GPUs); scores are always fp32.
+    balanced : bool, default=False
+        When ``fit`` gets labels ``y``: draw training batches with a weighted random sampler
+        that balances the labels (inverse label frequency, the ALeRCE seed's subclass-balanced
+        sampler). False: every row once per epoch.
     device : str, default="auto"
         CUDA when available, else CPU.
     random_state : int or None, default=None
@@ -95,9 +100,10 @@ class AutoEncoder(TorchDetector):
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, epochs=100, batch_size=256,
                  lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1, contamination=0.1,
-                 precision="fp32", device="auto", random_state=None, verbose=0):
+                 precision="fp32", balanced=False, device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
+        self.balanced = balanced
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -121,7 +127,8 @@ class AutoEncoder(TorchDetector):
             (x,) = batch
             return reconstruction_loss(net(x), x)
 
-        self.history_ = fit_module(net, loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "fit"))
+        self.history_ = fit_module(net, loss, (Xs,),
+                                   **self._fit_kwargs(torch_seed(rng), "fit", y=y))
 
     def _score_standardized(self, Xs):
         layers = fuse_sequential(self.network_.encoder) + fuse_sequential(self.network_.decoder)
@@ -133,19 +140,28 @@ class AutoEncoder(TorchDetector):
 
 
 class VAE(TorchDetector):
-    """Variational auto-encoder; anomaly score = negative ELBO evaluated at the posterior mean.
+    """Variational auto-encoder; anomaly score = negative ELBO (default) or reconstruction error.
 
-    The score is deterministic: ``0.5 * ||x - decoder(mu(x))||^2 + KL(q(z|x) || N(0, I))``
-    (no sampling at scoring time, so repeated calls and saved models give identical scores).
+    ``score_type="elbo"`` (ours): ``0.5 * ||x - decoder(mu(x))||^2 + KL(q(z|x) || N(0, I))``, at the
+    posterior mean, no sampling. ``score_type="reconstruction"`` (the ALeRCE seed's):
+    ``||x - decoder(z_s)||^2`` averaged over ``n_score_samples`` draws
+    ``z_s = mu(x) + eps_s * std(x)``; the ``eps_s`` are drawn once from a fixed seed and shared
+    by every row, so scores stay deterministic and independent of batching. Either way
+    repeated calls and saved models give identical scores.
 
     Parameters
     ----------
     hidden_dims : tuple of int, default=(512, 256, 128)
     latent_dim : int, default=32
     beta : float, default=1.0
-        KL weight in the training loss and the score.
+        KL weight in the training loss and the ``"elbo"`` score.
+    score_type : {"elbo", "reconstruction"}, default="elbo"
+        Anomaly score (see above). Not named ``score``: that name is scikit-learn's
+        ``score`` method, which estimator checks call.
+    n_score_samples : int, default=10
+        Latent draws averaged by ``score_type="reconstruction"``.
     epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, precision,
-    device, random_state, verbose
+    balanced, device, random_state, verbose
         As :class:`AutoEncoder`.
 
     Attributes
@@ -155,12 +171,16 @@ class VAE(TorchDetector):
     offset_ : float
     """
 
-    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, beta=1.0, epochs=100,
-                 batch_size=256, lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1,
-                 contamination=0.1, precision="fp32", device="auto", random_state=None, verbose=0):
+    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, beta=1.0, score_type="elbo",
+                 n_score_samples=10, epochs=100, batch_size=256, lr=1e-3, weight_decay=1e-6,
+                 patience=10, val_fraction=0.1, contamination=0.1, precision="fp32",
+                 balanced=False, device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.beta = beta
+        self.score_type = score_type
+        self.n_score_samples = n_score_samples
+        self.balanced = balanced
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -176,6 +196,18 @@ class VAE(TorchDetector):
     def _build_network(self, n_features):
         return VAENet(n_features, tuple(self.hidden_dims), self.latent_dim)
 
+    _SCORES = ("elbo", "reconstruction")
+    _SCORE_SEED = 20230913  # fixed: the score's latent draws never depend on the fit
+
+    def _check_params(self):
+        super()._check_params()
+        if self.score_type not in self._SCORES:
+            raise ValueError(f"VAE score_type must be one of {self._SCORES}, got "
+                             f"{self.score_type!r}.")
+        n = self.n_score_samples
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n_score_samples must be a positive int, got {n!r}.")
+
     def _train(self, Xs, y, rng):
         net = self._new_network(Xs.shape[1], rng)
         self.network_ = net
@@ -190,16 +222,29 @@ class VAE(TorchDetector):
             x_hat, mu, log_var = net(x, noise)
             return vae_loss(x_hat, x, mu, log_var, self.beta)
 
-        self.history_ = fit_module(net, loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "fit"))
+        self.history_ = fit_module(net, loss, (Xs,),
+                                   **self._fit_kwargs(torch_seed(rng), "fit", y=y))
 
     def _score_standardized(self, Xs):
         net = self.network_
         body, decoder = fuse_sequential(net.body), fuse_sequential(net.decoder)
         lo, hi = net.LOG_VAR_RANGE
 
+        eps = None
+        if self.score_type == "reconstruction":
+            gen = torch.Generator().manual_seed(self._SCORE_SEED)
+            eps = torch.randn(int(self.n_score_samples), 1, self.latent_dim, generator=gen)
+            eps = eps.to(self.device_)
+
         def score(x):
             h = run_fused(body, x)
             mu, log_var = net.mu(h), net.log_var(h).clamp(lo, hi)
+            if eps is not None:  # mean over the shared draws of the squared error
+                std = torch.exp(0.5 * log_var)
+                err = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+                for e in eps:
+                    err += (run_fused(decoder, mu + e * std) - x).pow(2).sum(dim=1)
+                return -err / len(eps)
             rec = 0.5 * (run_fused(decoder, mu) - x).pow(2).sum(dim=1)
             return -(rec + self.beta * gaussian_kl(mu, log_var))
 

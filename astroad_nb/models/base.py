@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from astroad_nb import io
 
-__all__ = ["BaseDetector", "load_detector", "TorchDetector"]
+__all__ = ["BaseDetector", "load_detector", "TorchDetector", "balanced_sample_weight"]
 
 def _check_finite(X, feature_names=None):
     """Raise a ValueError naming the first non-finite cell of a validated float array."""
@@ -225,6 +225,27 @@ def load_detector(path, *, feature_names=None, device=None):
     return BaseDetector.load(path, feature_names=feature_names, device=device)
 
 
+def balanced_sample_weight(y):
+    """Inverse-frequency weight of each row's label (None when ``y`` is None).
+
+    With these weights a weighted random sampler draws every label equally often (the
+    ALeRCE seed's subclass-balanced ``WeightedRandomSampler``).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) or None
+        ``1 / count(y_i)``.
+    """
+    if y is None:
+        return None
+    _, inverse, counts = np.unique(np.asarray(y), return_inverse=True, return_counts=True)
+    return 1.0 / counts[inverse.ravel()]
+
+
 class TorchDetector(BaseDetector):
     """Shared machinery of the deep detectors (standardisation, fit-loop arguments, I/O).
 
@@ -248,12 +269,16 @@ class TorchDetector(BaseDetector):
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
 
-    def _fit_kwargs(self, seed, desc, epochs=None):
-        return dict(val_fraction=self.val_fraction, epochs=epochs or self.epochs,
-                    batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                    patience=self.patience, precision=self.precision, device=self.device,
-                    random_state=seed,
-                    verbose=self.verbose, desc=f"{type(self).__name__} {desc}")
+    def _fit_kwargs(self, seed, desc, epochs=None, y=None):
+        kwargs = dict(val_fraction=self.val_fraction, epochs=epochs or self.epochs,
+                      batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                      patience=self.patience, precision=self.precision, device=self.device,
+                      random_state=seed,
+                      verbose=self.verbose, desc=f"{type(self).__name__} {desc}")
+        weights = balanced_sample_weight(y) if getattr(self, "balanced", False) else None
+        if weights is not None:  # only then: the unweighted call stays exactly as before
+            kwargs["sample_weight"] = weights
+        return kwargs
 
     def _fit(self, X, y):
         from sklearn.utils import check_random_state

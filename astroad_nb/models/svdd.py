@@ -71,7 +71,13 @@ class DeepSVDD(TorchDetector):
     pretrain_epochs : int or None, default=None
         Auto-encoder pre-training epochs (None: same as ``epochs``; 0: no pre-training).
     eps : float, default=0.1
-        Minimum absolute value of each centre coordinate.
+        Minimum absolute value of each centre coordinate (the ALeRCE seed: 0.01).
+    bias : bool, default=False
+        False (ours): bias-free network as above. True (the ALeRCE seed's): learned BatchNorm
+        scale/shift and biases in the hidden layers; the last (latent) Linear stays bias-free,
+        as a bias there could emit c for every input.
+    balanced : bool, default=False
+        As :class:`~astroad_nb.models.AutoEncoder` (pre-training and SVDD stage alike).
     epochs, batch_size, lr, weight_decay, patience, val_fraction, contamination, precision,
     device, random_state, verbose
         As :class:`~astroad_nb.models.AutoEncoder`.
@@ -90,13 +96,15 @@ class DeepSVDD(TorchDetector):
     _extra_arrays = ("centers_",)
 
     def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, pretrain_epochs=None,
-                 eps=0.1, epochs=100, batch_size=256, lr=1e-3, weight_decay=1e-6, patience=10,
-                 val_fraction=0.1, contamination=0.1, precision="fp32", device="auto", random_state=None,
-                 verbose=0):
+                 eps=0.1, bias=False, balanced=False, epochs=100, batch_size=256, lr=1e-3,
+                 weight_decay=1e-6, patience=10, val_fraction=0.1, contamination=0.1,
+                 precision="fp32", device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.pretrain_epochs = pretrain_epochs
         self.eps = eps
+        self.bias = bias
+        self.balanced = balanced
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -110,7 +118,12 @@ class DeepSVDD(TorchDetector):
         self.verbose = verbose
 
     def _build_network(self, n_features):
-        return AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim, bias=False)
+        net = AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim,
+                             bias=bool(self.bias))
+        if self.bias:  # hidden layers keep their biases / BatchNorm shift; the latent one not
+            last = net.encoder[-1]
+            net.encoder[-1] = torch.nn.Linear(last.in_features, last.out_features, bias=False)
+        return net
 
     def _labels(self, y, n):
         """Centre index of each training row and the number of centres."""
@@ -128,7 +141,7 @@ class DeepSVDD(TorchDetector):
                 return reconstruction_loss(net(x), x)
 
             stages["pretrain"] = fit_module(
-                net, ae_loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "pretrain", pre))
+                net, ae_loss, (Xs,), **self._fit_kwargs(torch_seed(rng), "pretrain", pre, y=y))
         else:
             torch_seed(rng)  # keep the seed stream aligned whatever pretrain_epochs is
             net.to(self.device_).eval()
@@ -142,7 +155,7 @@ class DeepSVDD(TorchDetector):
 
         self.history_ = fit_module(
             net, loss, (Xs, torch.as_tensor(labels)), params=net.encoder.parameters(),
-            **self._fit_kwargs(torch_seed(rng), "fit"))
+            **self._fit_kwargs(torch_seed(rng), "fit", y=y))
         self.history_.stages = stages
 
     def _embed(self, Xs):

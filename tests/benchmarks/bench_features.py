@@ -53,6 +53,7 @@ def main(n_curves=N_CURVES):
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print(f"simulate_lightcurves: {len(lcs)} curves, {len(lcs.data)} points in {sim_s:.2f} s")
     for label, kwargs in [("no periodogram", {"periodogram": False}),
+                          ("default without SPM and DRW", {"spm": False, "drw": False}),
                           ("default (multiband periodogram)", {}),
                           ("periodogram='full'", {"periodogram": "full"})]:
         seconds, cpu = time_features_cpu(lcs, **kwargs)

@@ -4,6 +4,9 @@
 parameter ranges of the subclass: :class:`TransientPrior`, :class:`StochasticPrior` or
 :class:`PeriodicPrior`) and the model function of its top class that draws the r-band
 curves (:func:`transient_curves`, :func:`stochastic_curves`, :func:`periodic_curves`).
+Every prior holds a :class:`Luminosity` (absolute magnitude + distance distribution) from
+which :func:`draw_apparent_mag` draws the apparent magnitude, so that brightness alone does
+not identify a subclass (issue 9).
 
 Each model function draws in a fixed order (cadence, then the parameters in the order it
 lists them, then its shape's own draws), so a seed gives the same curves in every release;
@@ -22,7 +25,9 @@ from astroad_nb.data.lightcurves.cadence import _cadence, _drw, _flux_to_dm, _lo
 
 __all__ = [
     "SUBCLASS_MODELS",
+    "ZTF_WINDOW",
     "LightCurveModel",
+    "Luminosity",
     "PeriodicPrior",
     "StochasticPrior",
     "TransientPrior",
@@ -32,6 +37,70 @@ __all__ = [
 ]
 
 Range = tuple[float, float]
+
+#: Apparent r magnitudes (peak for transients, reference for variables) that ZTF classifies:
+#: saturation at ~13.5 mag, the 5-sigma limit at ~20.5 mag.
+ZTF_WINDOW: Range = (13.5, 20.5)
+
+
+@dataclass(frozen=True)
+class Luminosity:
+    """Absolute magnitude of a subclass and the distances it is seen at.
+
+    The apparent r magnitude is ``M + mu`` with ``M ~ Normal(*abs_mag)`` and the distance
+    modulus ``mu`` drawn from ``p(mu) ~ 10 ** (density_slope * mu)`` on ``distance_modulus``,
+    both restricted to what lands in ``window`` (:func:`draw_apparent_mag`). A population of
+    uniform space density has slope 0.6 (number ~ d**3); a thin disc seen from inside it 0.4
+    (number ~ d**2). Whatever ``M``, a wide enough ``distance_modulus`` then gives the same
+    apparent-magnitude distribution in the window: brightness alone says little about the
+    subclass, as on the sky (the issue-9 leak test).
+
+    Parameters
+    ----------
+    abs_mag : (float, float)
+        Mean and standard deviation of the absolute r magnitude (peak for transients).
+    distance_modulus : (float, float)
+        Range of ``mu = 5 log10(d / 10 pc)`` (mag). For Galactic classes it includes the
+        r-band extinction (an apparent distance modulus): discs are dusty.
+    density_slope : float, default=0.6
+        ``d log10 N / d mu``.
+    window : (float, float), default=ZTF_WINDOW
+        Apparent magnitudes kept.
+    """
+
+    abs_mag: Range
+    distance_modulus: Range
+    density_slope: float = 0.6
+    window: Range = ZTF_WINDOW
+
+
+def draw_apparent_mag(lum: Luminosity, n: int, rng):
+    """Apparent r magnitudes of ``n`` objects of a subclass (two draws: M, then mu).
+
+    Parameters
+    ----------
+    lum : Luminosity
+    n : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    m, M, mu : ndarray of shape (n,)
+        Apparent magnitude (inside ``lum.window``), absolute magnitude and distance modulus.
+    """
+    lo_w, hi_w = lum.window
+    lo_mu, hi_mu = lum.distance_modulus
+    # objects too bright or too faint for the window at every distance are moved to its edge
+    M = np.clip(rng.normal(lum.abs_mag[0], lum.abs_mag[1], n), lo_w - hi_mu, hi_w - lo_mu)
+    a = np.maximum(lo_mu, lo_w - M)
+    b = np.minimum(hi_mu, hi_w - M)
+    u = rng.uniform(0.0, 1.0, n)
+    k = lum.density_slope * np.log(10.0)
+    if k == 0:
+        mu = a + u * (b - a)
+    else:  # inverse CDF of the truncated exponential, stable for large k (b - a)
+        mu = a + np.log1p(u * np.expm1(k * (b - a))) / k
+    return M + mu, M, mu
 
 
 class _Curves(NamedTuple):
@@ -56,8 +125,8 @@ class TransientPrior:
     ----------
     rise, plateau, fall : (float, float)
         Rise time-scale, plateau duration and decline time-scale (days).
-    peak_mag : (float, float)
-        Peak apparent r magnitude (those of ALeRCE-classified SNe, >= ~6 detections).
+    luminosity : Luminosity
+        Peak absolute r magnitude and distance moduli; sets the peak apparent magnitude.
     colour_at_peak : (float, float)
         g - r at peak (mag).
     reddening : float
@@ -71,7 +140,7 @@ class TransientPrior:
     rise: Range
     plateau: Range
     fall: Range
-    peak_mag: Range
+    luminosity: Luminosity
     colour_at_peak: Range
     reddening: float
     plateau_decline: Range | None = None
@@ -91,8 +160,8 @@ def transient_curves(prior: TransientPrior, n: int, rng, bands, meta: dict) -> _
     bands : sequence of str
         Bands to sample epochs in.
     meta : dict of str -> ndarray, shape (n,)
-        Per-object metadata; this fills ``peak_mag`` (r mag), ``amplitude``
-        (NaN) and ``t0`` (MJD of the rise).
+        Per-object metadata; this fills ``peak_mag`` (r mag), ``abs_mag``,
+        ``distance_modulus``, ``amplitude`` (NaN) and ``t0`` (MJD of the rise).
 
     Returns
     -------
@@ -109,7 +178,7 @@ def transient_curves(prior: TransientPrior, n: int, rng, bands, meta: dict) -> _
     if prior.plateau_decline is not None:
         # drawn after the default one, which stays drawn so that seeds keep their curves
         beta = rng.uniform(*prior.plateau_decline, n) / gam
-    m_peak = rng.uniform(*prior.peak_mag, n)
+    m_peak, abs_mag, mu = draw_apparent_mag(prior.luminosity, n, rng)
     colour0 = rng.uniform(*prior.colour_at_peak, n)
     t0 = start + rng.uniform(40, 200, n)
     dt = t - t0[obj]
@@ -129,6 +198,7 @@ def transient_curves(prior: TransientPrior, n: int, rng, bands, meta: dict) -> _
     t_peak = grid[(gx * gp).argmax(axis=1)]
     colour = colour0[obj] + prior.reddening * np.clip(dt - t_peak[obj], -15, 80)
     meta["peak_mag"] = m_peak
+    meta["abs_mag"], meta["distance_modulus"] = abs_mag, mu
     meta["amplitude"] = np.full(n, np.nan)
     meta["t0"] = t0
     keep = (dt > -60) & (dt < prior.visible_days)
@@ -179,8 +249,8 @@ class StochasticPrior:
         DRW time-scale (days), drawn log-uniformly.
     sigma : (float, float)
         DRW asymptotic standard deviation in r (mag).
-    mean_mag : (float, float)
-        r reference magnitude.
+    luminosity : Luminosity
+        Absolute r magnitude and distance moduli; sets the r reference magnitude.
     colour : (float, float)
         Mean g - r (mag).
     ratio : (float, float)
@@ -191,7 +261,7 @@ class StochasticPrior:
 
     tau: Range
     sigma: Range
-    mean_mag: Range
+    luminosity: Luminosity
     colour: Range
     ratio: Range
     events: Callable | None = None
@@ -210,8 +280,8 @@ def stochastic_curves(prior: StochasticPrior, n: int, rng, bands, meta: dict) ->
     bands : sequence of str
         Bands to sample epochs in.
     meta : dict of str -> ndarray, shape (n,)
-        Per-object metadata; this fills ``tau`` (days) and ``amplitude``
-        (the DRW sigma, mag).
+        Per-object metadata; this fills ``tau`` (days), ``amplitude``
+        (the DRW sigma, mag), ``abs_mag`` and ``distance_modulus``.
 
     Returns
     -------
@@ -223,7 +293,8 @@ def stochastic_curves(prior: StochasticPrior, n: int, rng, bands, meta: dict) ->
     keep = np.ones(t.size, dtype=bool)
     tau = _loguniform(rng, *prior.tau, n)
     sigma = rng.uniform(*prior.sigma, n)
-    base_r = rng.uniform(*prior.mean_mag, n)
+    base_r, meta["abs_mag"], meta["distance_modulus"] = draw_apparent_mag(prior.luminosity, n,
+                                                                          rng)
     colour_mean = rng.uniform(*prior.colour, n)
     ratio = rng.uniform(*prior.ratio, n)
     dm_r = _drw(rng, obj, t, n, tau, sigma)
@@ -297,8 +368,9 @@ class PeriodicPrior:
     ----------
     pulsation : callable
         ``pulsation(rng, n) -> (period [d], amplitude [mag], rise fraction)``.
-    mean_mag : (float, float)
-        r reference magnitude.
+    luminosity : Luminosity
+        Absolute r magnitude at maximum light and distance moduli; the r reference (mean)
+        magnitude is the maximum-light magnitude plus the curve's depth below maximum.
     colour : (float, float)
         Mean g - r (mag); pulsators are redder when fainter.
     ratio : (float, float)
@@ -308,7 +380,7 @@ class PeriodicPrior:
     """
 
     pulsation: Callable
-    mean_mag: Range
+    luminosity: Luminosity
     colour: Range
     ratio: Range
     shape: Callable = _sawtooth
@@ -327,8 +399,8 @@ def periodic_curves(prior: PeriodicPrior, n: int, rng, bands, meta: dict) -> _Cu
     bands : sequence of str
         Bands to sample epochs in.
     meta : dict of str -> ndarray, shape (n,)
-        Per-object metadata; this fills ``period`` (days) and ``amplitude``
-        (mag).
+        Per-object metadata; this fills ``period`` (days), ``amplitude``
+        (mag), ``abs_mag`` and ``distance_modulus``.
 
     Returns
     -------
@@ -339,12 +411,22 @@ def periodic_curves(prior: PeriodicPrior, n: int, rng, bands, meta: dict) -> _Cu
     obj, t, b, start = _cadence(rng, n, 365, 1095, bands)
     keep = np.ones(t.size, dtype=bool)
     period, amp, rise = prior.pulsation(rng, n)
-    base_r = rng.uniform(*prior.mean_mag, n)
+    m_max, meta["abs_mag"], meta["distance_modulus"] = draw_apparent_mag(prior.luminosity, n,
+                                                                         rng)
     colour_mean = rng.uniform(*prior.colour, n)
     ratio = rng.uniform(*prior.ratio, n)
     epoch = start + rng.uniform(0, 1, n) * period
     ph = ((t - epoch[obj]) / period[obj]) % 1.0
     dm_r = prior.shape(rng, obj, t, n, ph, period, amp, rise)
+    # the luminosity sets the magnitude at maximum light (what a survey detects first); with
+    # the mean instead, a 5-mag Mira near the limit shows only its bright half, and its median
+    # magnitude alone would tell it from the other periodic subclasses
+    dm_min = np.zeros(n)
+    if dm_r.size:
+        dm_min = np.full(n, np.inf)
+        np.minimum.at(dm_min, obj, dm_r)
+        dm_min[~np.isfinite(dm_min)] = 0.0
+    base_r = m_max - dm_min
     meta["period"] = period
     meta["amplitude"] = amp
     # pulsators are redder when fainter
@@ -360,45 +442,65 @@ class LightCurveModel(NamedTuple):
     prior: TransientPrior | StochasticPrior | PeriodicPrior
 
 
+# Absolute r magnitudes (mean, std) and distance-modulus ranges, from the literature's typical
+# values: SNe Ia -19.3, Ibc -17.6, II -16.9, SLSN -21.3 (peak); AGN (nucleus + host) -21.5,
+# QSO -24.5, blazars -24; YSO +4, CV in quiescence +8, RR Lyrae +0.6, classical Cepheids -3.5,
+# delta Scuti +2, LPV -2.5, eclipsing binaries +3.5. Extragalactic classes fill space
+# uniformly (slope 0.6); Galactic ones a dusty disc (slope 0.4, extinction in mu). The mu
+# ranges are wide enough that the ZTF window, not the range, bounds the apparent magnitudes.
+_SN = (30.0, 44.0)  # distance moduli of SNe seen by ZTF (10 Mpc .. z ~ 1)
+_DISC = 0.4
+
 #: Subclass -> its model function and prior. Ranges overlap on purpose (SNIa/SNIbc, AGN/QSO,
-#: RRL/CEP) so that subclasses are not trivially separable.
+#: RRL/CEP) so that subclasses are not trivially separable, and every subclass's apparent
+#: magnitudes come from :class:`Luminosity` (absolute magnitude + distance), so they overlap
+#: in the ZTF window as on the sky.
 SUBCLASS_MODELS: dict[str, LightCurveModel] = {
-    # transients:       rise tau      plateau gamma  fall tau        peak app. mag  g-r at peak
+    # transients:       rise tau      plateau gamma  fall tau        luminosity     g-r at peak
     "SNIa": LightCurveModel(transient_curves, TransientPrior(
-        (2.5, 5.0), (3.0, 12.0), (18.0, 35.0), (16.5, 19.0), (-0.10, 0.10), reddening=0.030)),
+        (2.5, 5.0), (3.0, 12.0), (18.0, 35.0), Luminosity((-19.3, 0.4), _SN), (-0.10, 0.10),
+        reddening=0.030)),
     "SNIbc": LightCurveModel(transient_curves, TransientPrior(
-        (1.5, 4.0), (2.0, 10.0), (12.0, 28.0), (16.8, 19.1), (0.05, 0.35), reddening=0.025)),
+        (1.5, 4.0), (2.0, 10.0), (12.0, 28.0), Luminosity((-17.6, 0.9), _SN), (0.05, 0.35),
+        reddening=0.025)),
     "SNII": LightCurveModel(transient_curves, TransientPrior(
-        (1.5, 5.0), (60.0, 120.0), (20.0, 50.0), (16.8, 19.3), (-0.15, 0.10), reddening=0.008,
-        plateau_decline=(0.1, 0.4))),
+        (1.5, 5.0), (60.0, 120.0), (20.0, 50.0), Luminosity((-16.9, 1.0), _SN), (-0.15, 0.10),
+        reddening=0.008, plateau_decline=(0.1, 0.4))),
     "SLSN": LightCurveModel(transient_curves, TransientPrior(
-        (8.0, 20.0), (15.0, 45.0), (50.0, 140.0), (17.8, 19.5), (-0.25, 0.0), reddening=0.004,
-        visible_days=400.0)),
-    # stochastic:  tau [d] (log-uniform), sigma [mag], mean r mag, g-r, amplitude ratio g/r
-    "AGN": LightCurveModel(stochastic_curves, StochasticPrior(
-        (100, 1000), (0.08, 0.22), (17.5, 20.0), (0.3, 0.9), (1.2, 1.5))),  # bluer when brighter
+        (8.0, 20.0), (15.0, 45.0), (50.0, 140.0), Luminosity((-21.3, 0.7), _SN), (-0.25, 0.0),
+        reddening=0.004, visible_days=400.0)),
+    # stochastic:  tau [d] (log-uniform), sigma [mag], luminosity, g-r, amplitude ratio g/r
+    "AGN": LightCurveModel(stochastic_curves, StochasticPrior(  # bluer when brighter
+        (100, 1000), (0.08, 0.22), Luminosity((-21.5, 1.5), (33.0, 45.0)), (0.3, 0.9),
+        (1.2, 1.5))),
     "QSO": LightCurveModel(stochastic_curves, StochasticPrior(
-        (100, 1000), (0.12, 0.32), (18.3, 20.2), (-0.1, 0.4), (1.2, 1.5))),
+        (100, 1000), (0.12, 0.32), Luminosity((-24.5, 1.5), (36.0, 47.0)), (-0.1, 0.4),
+        (1.2, 1.5))),
     "Blazar": LightCurveModel(stochastic_curves, StochasticPrior(
-        (10, 200), (0.25, 0.7), (17.5, 19.8), (0.3, 0.8), (1.0, 1.2), events=_blazar_flares)),
+        (10, 200), (0.25, 0.7), Luminosity((-24.0, 2.0), (35.0, 47.0)), (0.3, 0.8), (1.0, 1.2),
+        events=_blazar_flares)),
     "YSO": LightCurveModel(stochastic_curves, StochasticPrior(  # dust dims blue light more
-        (1, 20), (0.08, 0.3), (14.5, 18.5), (1.0, 2.0), (1.2, 1.6), events=_extinction_dips)),
+        (1, 20), (0.08, 0.3), Luminosity((4.0, 2.0), (5.0, 19.0), _DISC), (1.0, 2.0),
+        (1.2, 1.6), events=_extinction_dips)),
     "CV/Nova": LightCurveModel(stochastic_curves, StochasticPrior(  # quiescence + outbursts
-        (5, 50), (0.05, 0.15), (18.0, 20.3), (-0.2, 0.3), (1.0, 1.2),
-        events=_dwarf_nova_outbursts)),
-    # periodic:    pulsation, mean r mag, g-r, amplitude ratio g/r, shape
+        (5, 50), (0.05, 0.15), Luminosity((8.0, 1.5), (5.0, 16.0), _DISC), (-0.2, 0.3),
+        (1.0, 1.2), events=_dwarf_nova_outbursts)),
+    # periodic:    pulsation, luminosity, g-r, amplitude ratio g/r, shape
     "RRL": LightCurveModel(periodic_curves, PeriodicPrior(
-        _rr_lyrae_pulsation, (14.5, 19.5), (0.1, 0.4), (1.2, 1.4))),
+        _rr_lyrae_pulsation, Luminosity((0.6, 0.3), (9.0, 21.0), _DISC), (0.1, 0.4),
+        (1.2, 1.4))),
     "CEP": LightCurveModel(periodic_curves, PeriodicPrior(
-        _cepheid_pulsation, (12.5, 17.5), (0.4, 1.0), (1.2, 1.5))),
+        _cepheid_pulsation, Luminosity((-3.5, 1.0), (10.0, 25.0), _DISC), (0.4, 1.0),
+        (1.2, 1.5))),
     "DSCT": LightCurveModel(periodic_curves, PeriodicPrior(
         _simple_pulsation((0.05, 0.25), (0.05, 0.3), (0.3, 0.5)),
-        (13.0, 18.0), (0.0, 0.3), (1.1, 1.3))),
+        Luminosity((2.0, 1.0), (6.0, 21.0), _DISC), (0.0, 0.3), (1.1, 1.3))),
     "LPV": LightCurveModel(periodic_curves, PeriodicPrior(
         _simple_pulsation((100.0, 1000.0), (1.0, 5.0), (0.35, 0.5)),
-        (12.5, 16.5), (1.4, 2.4), (1.1, 1.3), shape=_irregular_sawtooth)),
+        Luminosity((-2.5, 1.5), (10.0, 26.0), _DISC), (1.4, 2.4), (1.1, 1.3),
+        shape=_irregular_sawtooth)),
     # E: the period is the orbital one, two eclipses per period
     "E": LightCurveModel(periodic_curves, PeriodicPrior(
         _simple_pulsation((0.2, 10.0), (0.2, 1.0), None),
-        (13.0, 19.0), (0.0, 1.0), (0.9, 1.1), shape=_eclipses)),
+        Luminosity((3.5, 2.5), (5.0, 21.0), _DISC), (0.0, 1.0), (0.9, 1.1), shape=_eclipses)),
 }

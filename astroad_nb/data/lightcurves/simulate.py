@@ -29,7 +29,8 @@ def _sim_class(sub, n, rng, bands):
     """Simulate ``n`` objects of subclass ``sub``: (obj, time, band, mag_true, meta dict)."""
     nan = np.full(n, np.nan)
     meta = {"period": nan.copy(), "peak_mag": nan.copy(), "mean_mag": nan.copy(),
-            "amplitude": nan.copy(), "tau": nan.copy()}
+            "amplitude": nan.copy(), "tau": nan.copy(), "abs_mag": nan.copy(),
+            "distance_modulus": nan.copy()}
     model = SUBCLASS_MODELS[sub]
     obj, t, b, keep, base_r, colour, ratio, dm_r = model.simulate(model.prior, n, rng, bands,
                                                                   meta)
@@ -81,7 +82,8 @@ def simulate_lightcurves(n_per_class: int | dict, *, random_state=None,
         periodic; for eclipsing binaries the orbital period, twice the dominant photometric
         one), ``peak_mag`` (transients: peak r mag), ``mean_mag`` (r reference mag),
         ``amplitude`` (r: pulsation amplitude, DRW sigma), ``tau`` (DRW time-scale, days),
-        ``t0`` (transients: MJD of the rise).
+        ``t0`` (transients: MJD of the rise), ``abs_mag`` (absolute r mag, peak for
+        transients) and ``distance_modulus`` (mag; Galactic classes: including extinction).
 
     Notes
     -----
@@ -93,7 +95,11 @@ def simulate_lightcurves(n_per_class: int | dict, *, random_state=None,
     (0.22 mag at the limit). Shapes: transients follow a Villar-type rise/plateau/decline
     with subclass time-scales and g-r reddening after peak; AGN/QSO/Blazar/YSO/CV are damped
     random walks (plus flares, dips or outbursts); RRL/CEP/DSCT/LPV are sawtooth-like pulsators
-    with a period-amplitude relation for CEP; E are two-eclipse binaries. Parameter ranges
+    with a period-amplitude relation for CEP; E are two-eclipse binaries. Apparent
+    magnitudes are an absolute magnitude per subclass plus a distance modulus drawn for a
+    uniform (extragalactic) or disc (Galactic) population inside the ZTF window 13.5-20.5 mag
+    (:class:`~astroad_nb.data.lightcurves.models.Luminosity`), so the subclasses' magnitude
+    ranges overlap as on the sky. Parameter ranges
     overlap on purpose (SNIa/SNIbc, AGN/QSO, RRL/CEP) so subclasses are not trivially
     separable.
 
@@ -159,7 +165,8 @@ def simulate_lightcurves(n_per_class: int | dict, *, random_state=None,
     if not frames:
         raise ValueError("simulate_lightcurves: nothing to simulate (all counts are zero).")
     meta = pd.concat(metas)
-    cols = ["subclass", "top_class", "period", "peak_mag", "mean_mag", "amplitude", "tau", "t0"]
+    cols = ["subclass", "top_class", "period", "peak_mag", "mean_mag", "amplitude", "tau", "t0",
+            "abs_mag", "distance_modulus"]
     meta = meta.reindex(columns=cols)
     return LightCurves(pd.concat(frames, ignore_index=True), meta,
                        source=f"simulate_lightcurves(random_state={random_state!r})")
