@@ -18,6 +18,12 @@ SSLS (semi-supervised learning stage)
 ``pseudo_label``) or calls ``run()``. It only runs stages and keeps, per stage, the fitted
 classifier and its validation scores; the protocol (:mod:`astroad_nb.protocols.realbogus`)
 builds the data, the model and the stage tables around it.
+
+Label budget, as the seed: with ``validation="from_labels"`` (the default) the validation set
+that selects each stage's epoch is carved out of the labels a person gave (6:4 train :
+validation), re-split at every stage once the K queried labels have joined, so M + K labels are
+all the labels used; ``validation="separate"`` keeps a labelled validation set apart (ours
+before the fidelity issue, #9), whose labels then count in ``n_labelled`` too.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from astroad_nb.evaluation import metric_key, selection_scores
 __all__ = [
     "ActiveLearningLoop",
     "STRATEGIES",
+    "VALIDATION_MODES",
     "balanced_pseudo_labels",
     "select_hardest",
     "uncertainty",
@@ -43,6 +50,9 @@ __all__ = [
 
 #: Query strategies of :func:`uncertainty` (``"random"`` is the passive baseline).
 STRATEGIES = ("least_confidence", "margin", "entropy", "random")
+
+#: Where the validation set comes from (see :class:`ActiveLearningLoop`).
+VALIDATION_MODES = ("from_labels", "separate")
 
 
 
@@ -198,14 +208,24 @@ class ActiveLearningLoop:
         Cap on pseudo-labels per round.
     selection_metric : str, default="sum"
         Validation metric that selects the epoch within a stage and the best stage: one of
-        Pre, Acc, Rec, F1, MCC, AP or Sum, the seed's mean of the six
+        Pre, Acc, Rec, F1, MCC, AP or Sum, the mean of the six
         (:func:`astroad_nb.evaluation.selection_scores`).
+    validation : {"from_labels", "separate"}, default="from_labels"
+        ``"from_labels"`` (the seed's): each stage splits every label a person gave (the M
+        initial and the taught ones) at random, stratified by class, into training and
+        validation (``val_fraction`` of them); :meth:`start` then takes no validation set.
+        ``"separate"``: a labelled validation set passed to :meth:`start` selects every
+        stage, and all its labels are trained on never.
+    val_fraction : float, default=0.4
+        Validation share of the labels under ``"from_labels"`` (the seed's 6:4 split).
     scorer : callable, optional
         ``scorer(y_true, p_real) -> dict`` of validation metrics, holding the
         ``selection_metric``; default :func:`astroad_nb.evaluation.selection_scores`.
-    finetune : bool, default=True
-        Stages after ITS continue from the previous stage's weights (``warm_start``), for
-        ``finetune_epochs``; False retrains from scratch.
+    finetune : bool, default=False
+        False (the seed's): every stage trains a fresh classifier from scratch. True: stages
+        after ITS continue from the previous stage's weights (``warm_start``), for
+        ``finetune_epochs``, and the starting weights compete as "epoch -1", so the validation
+        score of a warm-started stage cannot fall below its start (on the same validation set).
     finetune_epochs : int, optional
         Epochs of those stages (default: the model's ``epochs``).
     random_state : int, RandomState or None
@@ -218,8 +238,12 @@ class ActiveLearningLoop:
     Attributes
     ----------
     stages_ : list of dict
-        One record per completed stage: ``stage``, ``n_labelled``, ``n_pseudo``, ``val``
-        (validation metrics), ``history``, ``seconds``.
+        One record per completed stage: ``stage``, ``n_labelled`` (every label given: the M
+        initial, the taught ones and, under ``"separate"``, the validation set's),
+        ``n_train`` (labels trained on), ``n_validation``, ``n_pseudo``, ``val`` (validation
+        metrics), ``validation_ids``, ``history``, ``seconds``.
+    validation_ : CutoutSet
+        The latest stage's validation set.
     model_ : classifier
         The latest stage's fitted classifier (the one that queries and pseudo-labels).
     stage_models_ : dict
@@ -237,10 +261,10 @@ class ActiveLearningLoop:
     >>> from astroad_nb.models import RealBogusCNN
     >>> from astroad_nb.protocols.realbogus import split_cutouts
     >>> parts = split_cutouts(simulate_triplets(60, 60, random_state=0), n_initial=40,
-    ...                       n_validation=20, n_test=20, random_state=0)
+    ...                       n_validation=0, n_test=20, random_state=0)
     >>> loop = ActiveLearningLoop(RealBogusCNN(epochs=1), n_initial=40, k=5, rounds=1,
     ...                           random_state=0)
-    >>> loop.start(parts["labelled"], parts["pool"], parts["validation"]).stages
+    >>> loop.start(parts["labelled"], parts["pool"]).stages
     ['ITS', 'ALS', 'SSLS R=1']
     >>> loop.run()  # the stages after ITS, which start() ran
     ['ALS', 'SSLS R=1']
@@ -248,8 +272,9 @@ class ActiveLearningLoop:
 
     def __init__(self, model, *, n_initial=900, k=100, rounds=3, al_rounds=1,
                  strategy="least_confidence", pseudo_threshold=0.95, max_pseudo=None,
-                 selection_metric="sum", scorer=None, finetune=True, finetune_epochs=None,
-                 random_state=None, store=None, context="realbogus"):
+                 selection_metric="sum", scorer=None, validation="from_labels",
+                 val_fraction=0.4, finetune=False, finetune_epochs=None, random_state=None,
+                 store=None, context="realbogus"):
         self.model = model
         self.n_initial = n_initial
         self.k = k
@@ -260,6 +285,8 @@ class ActiveLearningLoop:
         self.max_pseudo = max_pseudo
         self.selection_metric = selection_metric
         self.scorer = scorer
+        self.validation = validation
+        self.val_fraction = val_fraction
         self.finetune = finetune
         self.finetune_epochs = finetune_epochs
         self.random_state = random_state
@@ -296,29 +323,50 @@ class ActiveLearningLoop:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}.")
         if int(self.rounds) < 0 or int(self.al_rounds) < 0:
             raise ValueError("rounds and al_rounds must be >= 0.")
+        if self.validation not in VALIDATION_MODES:
+            raise ValueError(f"validation must be one of {VALIDATION_MODES}, got "
+                             f"{self.validation!r}.")
+        if not 0.0 < float(self.val_fraction) < 1.0:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}.")
         metric_key(self.selection_metric)
 
-    def start(self, labelled, pool, validation):
+    def start(self, labelled, pool, validation=None):
         """Take the data and run the initial training stage (ITS).
 
         Parameters
         ----------
         labelled : CutoutSet
-            Labelled triplets (1 real / 0 bogus); ``n_initial`` of them are used.
+            Labelled triplets (1 real / 0 bogus); ``n_initial`` of them are used (under
+            ``validation="from_labels"``, ``val_fraction`` of those validate).
         pool : CutoutSet
             Unlabelled triplets to query and pseudo-label; labels (if any) are only read by
             the ``"dataset"`` oracle.
-        validation : CutoutSet
-            Labelled triplets for model selection.
+        validation : CutoutSet, optional
+            Labelled triplets for model selection; required with ``validation="separate"``,
+            refused with ``"from_labels"`` (whose validation comes out of ``labelled``).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            If a labelled part has missing labels, or ``validation`` does not match the mode.
         """
         from astroad_nb.data.alerts import CutoutSet
 
         self._check_params()
-        for name, part in (("labelled", labelled), ("validation", validation)):
+        if self.validation == "separate" and validation is None:
+            raise ValueError("validation='separate' needs a labelled validation set: "
+                             "start(labelled, pool, validation).")
+        if self.validation == "from_labels" and validation is not None:
+            raise ValueError("validation='from_labels' takes its validation set out of the "
+                             "labelled triplets; pass start(labelled, pool) or build the loop "
+                             "with validation='separate'.")
+        checked = [("labelled", labelled)] + ([("validation", validation)]
+                                             if validation is not None else [])
+        for name, part in checked:
             if part.labels is None or (part.labels < 0).any():
                 raise ValueError(f"{name} must be fully labelled (1 real / 0 bogus).")
         self._rng = check_random_state(self.random_state)
@@ -330,13 +378,14 @@ class ActiveLearningLoop:
             extra, labelled = labelled.subset(rest), labelled.subset(pick)
         self.labelled_ = labelled
         self.pool_ = pool if extra is None else CutoutSet.concat([pool, extra])
+        self._separate_validation = validation
         self.validation_ = validation
         self._pool_index = {str(i): j for j, i in enumerate(self.pool_.ids)}
         self.stages_, self.stage_models_, self.taught_ = [], {}, {}
         self.queried_ = pd.DataFrame(columns=["id", "p_real", "uncertainty"])
         self.pseudo_ = pd.DataFrame(columns=["id", "label", "confidence"])
         self._al_round = 0
-        self._train("ITS", self.labelled_, n_pseudo=0)
+        self._train("ITS")
         return self
 
     def _scorer(self):
@@ -344,7 +393,7 @@ class ActiveLearningLoop:
 
     def _check_started(self):
         if not hasattr(self, "stages_"):
-            raise RuntimeError("Call start(labelled, pool, validation, test) first.")
+            raise RuntimeError("Call start(labelled, pool) first.")
 
     def _available(self):
         """Positions of pool triplets not yet taught."""
@@ -358,10 +407,37 @@ class ActiveLearningLoop:
         idx = np.array([self._pool_index[i] for i in ids], dtype=np.intp)
         return self.pool_.subset(idx).with_labels([self.taught_[i] for i in ids])
 
-    def _train(self, stage, train_set, n_pseudo):
+    def _given_labels(self):
+        """Every triplet a person (or the oracle) labelled for training: M initial + taught."""
+        from astroad_nb.data.alerts import CutoutSet
+
+        return (CutoutSet.concat([self.labelled_, self._taught_set()]) if self.taught_
+                else self.labelled_)
+
+    def _split_labels(self, given, seed):
+        """Train / validation parts of the given labels for one stage (stratified 6:4)."""
+        if self.validation == "separate":
+            return given, self._separate_validation
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(len(given))
+        counts = np.bincount(given.labels, minlength=2)
+        stratify = given.labels if counts.min() >= 2 else None
+        train, val = train_test_split(idx, test_size=float(self.val_fraction),
+                                      random_state=seed, stratify=stratify)
+        return given.subset(np.sort(train)), given.subset(np.sort(val))
+
+    def _train(self, stage, pseudo=None):
+        from astroad_nb.data.alerts import CutoutSet
+
         t0 = time.perf_counter()
         seed = int(self._seeds[self.stages.index(stage)])
-        template = self.model
+        given = self._given_labels()
+        train_set, validation = self._split_labels(given, seed)
+        n_pseudo = 0 if pseudo is None else len(pseudo)
+        if n_pseudo:
+            train_set = CutoutSet.concat([train_set, pseudo])
+        self.validation_ = validation
         if self.finetune and stage != "ITS":
             est = copy.deepcopy(self.model_)
             params = {"warm_start": True, "random_state": seed}
@@ -369,16 +445,20 @@ class ActiveLearningLoop:
                 params["epochs"] = int(self.finetune_epochs)
             est.set_params(**params)
         else:
-            est = clone(template).set_params(random_state=seed)
-        est.fit(train_set, train_set.labels,
-                eval_set=(self.validation_, self.validation_.labels),
+            est = clone(self.model).set_params(random_state=seed)
+        est.fit(train_set, train_set.labels, eval_set=(validation, validation.labels),
                 eval_metric=self._scorer(), eval_key=metric_key(self.selection_metric))
         self.model_ = est
         self.stage_models_[stage] = est
-        record = {"stage": stage, "n_labelled": int(len(self.labelled_) + len(self.taught_)),
-                  "n_pseudo": int(n_pseudo), "history": getattr(est, "history_", None)}
-        p_val = est.predict_proba(self.validation_)[:, 1]
-        record["val"] = self._scorer()(self.validation_.labels, p_val)
+        n_val = len(validation)
+        record = {"stage": stage,
+                  "n_labelled": int(len(given) + (n_val if self.validation == "separate"
+                                                  else 0)),
+                  "n_train": int(len(train_set) - n_pseudo), "n_validation": int(n_val),
+                  "n_pseudo": int(n_pseudo), "validation_ids": [str(i) for i in validation.ids],
+                  "history": getattr(est, "history_", None)}
+        p_val = est.predict_proba(validation)[:, 1]
+        record["val"] = self._scorer()(validation.labels, p_val)
         record["seconds"] = time.perf_counter() - t0
         self.stages_.append(record)
         return record
@@ -518,7 +598,8 @@ class ActiveLearningLoop:
         raise ValueError(f"oracle must be 'dataset' or a callable(ids, cutouts), got {oracle!r}.")
 
     def retrain(self):
-        """Run the active-learning stage: retrain on the M labelled plus every taught triplet.
+        """Run the active-learning stage: retrain on the M labelled plus every taught triplet
+        (under ``"from_labels"``, their training share after a fresh 6:4 split).
 
         Returns
         -------
@@ -529,11 +610,7 @@ class ActiveLearningLoop:
         stage = self.next_stage
         if stage is None or not stage.startswith("ALS"):
             raise RuntimeError(f"The next stage is {stage!r}, not an ALS stage.")
-        from astroad_nb.data.alerts import CutoutSet
-
-        train = (CutoutSet.concat([self.labelled_, self._taught_set()]) if self.taught_
-                 else self.labelled_)
-        return self._train(stage, train, n_pseudo=0)
+        return self._train(stage)
 
     # ------------------------------------------------------------------ SSLS
     def pseudo_label(self):
@@ -541,7 +618,8 @@ class ActiveLearningLoop:
 
         Pseudo-labels are drawn afresh each round by the latest model from the pool triplets
         not taught, with confidence >= ``pseudo_threshold`` and the labelled real:bogus ratio
-        (:func:`balanced_pseudo_labels`).
+        (:func:`balanced_pseudo_labels`). They only ever train: the validation set is made of
+        given labels (re-split this round under ``"from_labels"``, as the seed).
 
         Returns
         -------
@@ -552,8 +630,6 @@ class ActiveLearningLoop:
         stage = self.next_stage
         if stage is None or not stage.startswith("SSLS"):
             raise RuntimeError(f"The next stage is {stage!r}, not an SSLS stage.")
-        from astroad_nb.data.alerts import CutoutSet
-
         avail = self._available()
         p = self.model_.predict_proba(self.pool_.subset(avail))[:, 1]
         known = np.concatenate([self.labelled_.labels,
@@ -564,13 +640,8 @@ class ActiveLearningLoop:
         self.pseudo_ = pd.DataFrame({"id": [str(i) for i in self.pool_.ids[avail[idx]]],
                                      "label": labels,
                                      "confidence": np.maximum(p[idx], 1 - p[idx])})
-        parts = [self.labelled_]
-        if self.taught_:
-            parts.append(self._taught_set())
-        if len(idx):
-            parts.append(self.pool_.subset(avail[idx]).with_labels(labels))
-        return self._train(stage, CutoutSet.concat(parts) if len(parts) > 1 else parts[0],
-                           n_pseudo=len(idx))
+        pseudo = self.pool_.subset(avail[idx]).with_labels(labels) if len(idx) else None
+        return self._train(stage, pseudo)
 
     # ------------------------------------------------------------------ driving
     def step(self, oracle="dataset"):
@@ -610,7 +681,11 @@ class ActiveLearningLoop:
     # ------------------------------------------------------------------ results
     @property
     def best_stage_(self):
-        """Stage with the best validation ``selection_metric`` (earliest on ties)."""
+        """Stage with the best validation ``selection_metric`` (earliest on ties).
+
+        Under ``"from_labels"`` each stage has its own validation split, so this compares
+        scores on different (overlapping) sets, as the seed's stage choice does.
+        """
         self._check_started()
         key = metric_key(self.selection_metric)
         scores = [r["val"][key] for r in self.stages_]

@@ -116,7 +116,9 @@ def test_predict_proba_shape_and_nan_cutout_gives_finite_probabilities(fitted, d
 def test_learns_simulated_real_bogus(fitted, data):
     _, test = data
     p_real = fitted.predict_proba(test)[:, 1]
-    assert auroc(test.labels, p_real) > 0.9
+    # Measured 0.859 once the simulator stopped leaking the label through host rate and SNR and
+    # gained negative subtractions and asteroids (issue #9); 0.97 before, on the leaky one.
+    assert auroc(test.labels, p_real) > 0.8
 
 
 def test_same_random_state_same_model_and_global_rng_untouched(tiny_set):

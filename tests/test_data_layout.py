@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from astroad_nb.data.alerts import BOGUS_KINDS, simulate_triplets
+from astroad_nb.data.alerts import BOGUS_KINDS, REAL_KINDS, simulate_triplets
 from astroad_nb.data.alerts.kinds import TRIPLET_KINDS
 from astroad_nb.data.bands import BAND_TO_ZTF_FID, ZTF_FID_TO_BAND, band_name
 from astroad_nb.data.labels import (
@@ -77,7 +77,9 @@ def test_label_column_parser_keeps_unknowns_and_names_the_source():
 
 # -- simulator tables ------------------------------------------------------------------------
 def test_triplet_kind_table_covers_every_documented_kind():
-    assert set(TRIPLET_KINDS) == {"real", *BOGUS_KINDS}
+    assert set(TRIPLET_KINDS) == {*REAL_KINDS, *BOGUS_KINDS}
+    assert all(TRIPLET_KINDS[k].label == 1 for k in REAL_KINDS)
+    assert all(TRIPLET_KINDS[k].label == 0 for k in BOGUS_KINDS)
     documented = re.findall(r"^    ``(\w+)``$", simulate_triplets.__doc__, flags=re.M)
     assert documented == list(BOGUS_KINDS)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from astroad_nb.data.alerts import BOGUS_KINDS, CutoutSet, simulate_triplets
+from astroad_nb.data.alerts import BOGUS_KINDS, REAL_KINDS, CutoutSet, simulate_triplets
+from astroad_nb.data.alerts.kinds import TRIPLET_KINDS
 
 CENTRE = 31
 
@@ -30,10 +32,11 @@ def test_shapes_labels_and_table(sims):
     assert sims.mask.shape == sims.images.shape
     np.testing.assert_array_equal(sims.mask, np.isfinite(sims.images))
     assert sims.labels.dtype == np.int64 and sims.labels.sum() == 60
-    np.testing.assert_array_equal(sims.labels, (sims.table["kind"] == "real").to_numpy())
+    np.testing.assert_array_equal(sims.labels, sims.table["kind"].isin(REAL_KINDS).to_numpy())
     np.testing.assert_array_equal(sims.labels, sims.table["label"].to_numpy())
     assert len(set(sims.ids)) == 180
-    for col in ("kind", "subkind", "snr", "host", "fwhm_sci", "fwhm_ref", "beta_sci",
+    for col in ("kind", "subkind", "snr", "isdiffpos", "negative", "source_snr", "host",
+                "host_flux", "fwhm_sci", "fwhm_ref", "beta_sci",
                 "beta_ref", "x_offset", "y_offset", "sigma_sci", "sigma_ref", "band", "clipped"):
         assert col in sims.table, col
     np.testing.assert_array_equal(sims.clipped, sims.table["clipped"].to_numpy())
@@ -84,7 +87,8 @@ def test_every_bogus_kind_is_present(sims):
 def test_real_difference_has_a_positive_psf_like_peak_at_the_centre(sims):
     t = sims.table
     yy, xx = np.mgrid[-4:5, -4:5]
-    for i in np.flatnonzero((sims.labels == 1) & ~sims.clipped & (t["snr"] >= 10)):
+    positive = (t["kind"] == "real") & (t["isdiffpos"] == 1)
+    for i in np.flatnonzero(positive & ~sims.clipped & (t["snr"] >= 10)):
         diff = sims.images[i, 2]
         patch = _central(diff)
         peak = np.unravel_index(np.argmax(patch), patch.shape)
@@ -99,7 +103,8 @@ def test_real_difference_has_a_positive_psf_like_peak_at_the_centre(sims):
 
 def test_real_source_is_absent_from_the_reference_unless_variable(sims):
     t = sims.table
-    new = np.flatnonzero((t["subkind"] == "hostless") & (t["snr"] > 20) & ~sims.clipped)
+    new = np.flatnonzero((t["subkind"] == "hostless") & (t["snr"] > 20) & ~sims.clipped
+                         & ~t["negative"])
     assert len(new) >= 3
     for i in new:
         sci, ref = sims.images[i, 0], sims.images[i, 1]
@@ -118,9 +123,14 @@ def test_dipole_has_both_signs(sims):
 
 def test_sharp_artefacts_and_saturation(sims):
     t = sims.table
-    for i in np.flatnonzero(t["kind"].isin(["cosmic_ray", "hot_pixel"]) & ~sims.clipped):
+    sharp = t["kind"].isin(["cosmic_ray", "hot_pixel"]) & ~sims.clipped
+    for i in np.flatnonzero(sharp & ~t["negative"]):
         diff = sims.images[i, 2]
         assert _central(diff, 2).max() > 6 * _robust_sigma(diff)
+    for i in np.flatnonzero(sharp & t["negative"]):  # left in the reference: ref - sci
+        diff, ref = sims.images[i, 2], sims.images[i, 1]
+        assert t.loc[i, "isdiffpos"] == 0 and _central(diff, 2).max() > 5 * _robust_sigma(diff)
+        assert _central(ref, 2).max() - np.median(ref) > 5 * _robust_sigma(ref)
     for i in np.flatnonzero(t["kind"] == "saturated"):
         sci = sims.images[i, 0]
         top = np.nanmax(sci)
@@ -150,3 +160,68 @@ def test_arguments_are_validated():
         simulate_triplets(1, 1, size=8)
     small = simulate_triplets(2, 2, random_state=0, size=31)
     assert small.images.shape == (4, 3, 31, 31)
+
+
+# ------------------------------------------------------------------ fidelity (issue #9)
+def test_every_kind_is_one_table_entry_with_a_label():
+    assert set(TRIPLET_KINDS) == set(REAL_KINDS) | set(BOGUS_KINDS)
+    assert {k for k, v in TRIPLET_KINDS.items() if v.label == 1} == set(REAL_KINDS)
+    # what is label-independent on the sky is one number for every kind
+    assert len({v.host_probability for v in TRIPLET_KINDS.values()}) == 1
+
+
+@pytest.fixture(scope="module")
+def mix():
+    """The seed's ~30:70 real:bogus mix, a few hundred triplets."""
+    return simulate_triplets(120, 280, random_state=3)
+
+
+def _peak_significance(cs):
+    """Largest |difference| in the central 7 x 7 px over the stamp's robust noise."""
+    return np.array([np.nanmax(np.abs(np.nan_to_num(_central(d, 3)))) / _robust_sigma(d)
+                     for d in cs.images[:, 2]])
+
+
+def test_label_is_not_predictable_from_host_or_brightness_alone(mix):
+    # before issue #9 (seed 3, 120:280): host 0.58, snr 0.04, magpsf 0.05, the peak 0.36;
+    # after: host 0.53, snr 0.59, magpsf 0.57, peak 0.42, isdiffpos 0.57 (bounds: +-0.15)
+    t, y = mix.table, mix.labels
+    features = {"host": t["host"].to_numpy(float), "snr": t["snr"].to_numpy(float),
+                "magpsf": -t["magpsf"].to_numpy(float), "peak": _peak_significance(mix),
+                "isdiffpos": t["isdiffpos"].to_numpy(float)}
+    for name, f in features.items():
+        ok = np.isfinite(f)
+        auc = roc_auc_score(y[ok], f[ok])
+        assert 0.35 <= auc <= 0.65, (name, auc)
+    assert abs(t.loc[y == 1, "host"].mean() - t.loc[y == 0, "host"].mean()) < 0.1
+
+
+def test_negative_subtractions_are_present_for_both_labels(mix):
+    t, y = mix.table, mix.labels
+    for label in (0, 1):
+        assert 0.2 <= (t.loc[y == label, "isdiffpos"] == 0).mean() <= 0.5, label
+    t = mix.table
+    faded = np.flatnonzero((t["kind"] == "real") & t["negative"] & ~mix.clipped
+                           & ~t["host"] & (t["snr"] > 10))  # (a bright host's residual can win)
+    assert len(faded) >= 5
+    for i in faded:  # in the reference, fainter in the science: ZTF cuts out ref - sci
+        sci, ref, diff = mix.images[i]
+        assert t.loc[i, "isdiffpos"] == 0
+        assert _central(diff, 2).max() > 4 * _robust_sigma(diff)  # the candidate is positive
+        assert (_central(ref, 1).max() - np.median(ref)) / _robust_sigma(ref) > (
+            _central(sci, 1).max() - np.median(sci)) / _robust_sigma(sci)
+    assert (t["subkind"] == "bright_host").any()  # transients on bright hosts
+
+
+def test_moving_objects_have_no_counterpart_in_the_reference(mix):
+    t = mix.table
+    moving = t["kind"] == "asteroid"
+    assert moving.sum() >= 10 and set(t.loc[moving, "subkind"]) == {"point", "streak"}
+    assert (t.loc[moving, "isdiffpos"] == 1).all() and (mix.labels[moving.to_numpy()] == 1).all()
+    checked = 0
+    for i in np.flatnonzero(moving & ~t["host"] & ~mix.clipped & (t["snr"] > 8)):
+        sci, ref = mix.images[i, 0], mix.images[i, 1]
+        assert _central(sci, 2).max() - np.median(sci) > 3 * _robust_sigma(sci)
+        assert _central(ref, 1).max() - np.median(ref) < 5 * _robust_sigma(ref)
+        checked += 1
+    assert checked >= 3

@@ -2,7 +2,7 @@
 
 >>> from astroad_nb import protocols
 >>> sorted(protocols.REGISTRY)
-['alerce', 'realbogus', 'streams']
+['alerce', 'galaxies', 'realbogus', 'streams']
 >>> run = protocols.get("alerce").run("fast")            # doctest: +SKIP
 >>> run.table()                                          # doctest: +SKIP
 
@@ -24,6 +24,7 @@ REGISTRY = {
     "alerce": "astroad_nb.protocols.alerce",
     "realbogus": "astroad_nb.protocols.realbogus",
     "streams": "astroad_nb.protocols.streams",
+    "galaxies": "astroad_nb.protocols.galaxies",
 }
 
 

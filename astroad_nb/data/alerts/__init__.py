@@ -36,7 +36,7 @@ Conventions
 from astroad_nb.data.alerts.avro import read_alerts
 from astroad_nb.data.alerts.containers import CHANNELS, CutoutSet
 from astroad_nb.data.alerts.cutouts import ZTF_QUADRANT_NX, ZTF_QUADRANT_NY  # noqa: F401
-from astroad_nb.data.alerts.kinds import BOGUS_KINDS
+from astroad_nb.data.alerts.kinds import BOGUS_KINDS, REAL_KINDS
 from astroad_nb.data.alerts.scene import _library  # noqa: F401  (benchmarks clear its cache)
 from astroad_nb.data.alerts.simulate import simulate_triplets
 from astroad_nb.data.alerts.tables import read_stamp_table, read_triplet_array
@@ -44,6 +44,7 @@ from astroad_nb.data.bands import ZTF_FID_TO_BAND  # noqa: F401  (importable her
 
 __all__ = [
     "BOGUS_KINDS",
+    "REAL_KINDS",
     "CHANNELS",
     "CutoutSet",
     "read_alerts",

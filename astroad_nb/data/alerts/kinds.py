@@ -2,11 +2,18 @@
 
 :data:`TRIPLET_KINDS` maps every kind (``"real"`` and each of :data:`BOGUS_KINDS`) to a
 :class:`TripletKind`: the functions that make that kind at each stage of the simulation
-(the central source; after rendering; the matching kernel; a science-only artefact; after
-the subtraction), each ``None`` where the kind does nothing at that stage. The stages run in
-a fixed order (see :func:`~astroad_nb.data.alerts.simulate_triplets`) and draw from one
-generator, so a seed gives the same triplets in every release; keep that order when adding
-a kind.
+(the central source; after rendering; the matching kernel; an image artefact; after
+the subtraction), each ``None`` where the kind does nothing at that stage, plus its label,
+its share among the kinds of that label, and how often it is a negative subtraction. The
+stages run in a fixed order (see :func:`~astroad_nb.data.alerts.simulate_triplets`) and draw
+from one generator, so a seed gives the same triplets in every release; keep that order when
+adding a kind.
+
+What is label-independent on the sky is drawn the same way for every kind: the chance of a
+host galaxy and its brightness (:data:`HOST_PROBABILITY`), the field stars, the observing
+conditions, and the brightness of the candidate in the difference, within the range each
+kind can physically have (a bogus residual of a star needs a bright star; a real transient
+or an asteroid can be faint or bright).
 """
 
 from __future__ import annotations
@@ -21,12 +28,23 @@ import numpy as np
 from astroad_nb.data.alerts import artefacts
 from astroad_nb.data.alerts.scene import _Library
 
-__all__ = ["BOGUS_KINDS", "TRIPLET_KINDS", "TripletKind"]
+__all__ = ["BOGUS_KINDS", "REAL_KINDS", "TRIPLET_KINDS", "TripletKind", "HOST_PROBABILITY",
+           "NEGATIVE_PROBABILITY"]
 
 #: Bogus kinds :func:`simulate_triplets` can make.
 BOGUS_KINDS: tuple[str, ...] = (
     "cosmic_ray", "hot_pixel", "dipole", "bad_subtraction", "saturated", "ghost_edge",
 )
+#: Real kinds: transients and variable stars, and moving objects (asteroids).
+REAL_KINDS: tuple[str, ...] = ("real", "asteroid")
+
+#: Chance of a host galaxy under the candidate, the same for every kind (a galaxy does not
+#: know whether a cosmic ray hits in front of it).
+HOST_PROBABILITY = 0.3
+#: Chance of a negative subtraction (``isdiffpos = 0``: brighter in the reference) for the
+#: kinds that can be one: a transient or variable star fading since the reference, an artefact
+#: or ghost left in the reference, an over-subtracted star.
+NEGATIVE_PROBABILITY = 0.35
 
 
 @dataclass
@@ -45,13 +63,15 @@ class _Triplet:
     sigma_sci: float  # science noise [e-/px]
     snr_flux: float  # flux of an SNR-1 point source in the difference [e-]
     host: bool
+    negative: bool  # a negative subtraction: the candidate is brighter in the reference
     dy: float  # offset of the candidate from the stamp centre [px]
     dx: float
     kernel_error: float  # error of the kernel variance [px^2]
     flux_error: float  # relative flux-scale error of the kernel
     sci_src: list = field(default_factory=list)  # point sources (y, x, flux) on the grid
     ref_src: list = field(default_factory=list)
-    snr: float = math.nan  # of the central star; NaN when there is none
+    snr: float = math.nan  # of the central source (star, transient); NaN when there is none
+    host_flux: float = 0.0  # [e-]
     subkind: str = ""
     sat_level: float = math.inf  # full well [e-]
     sci: np.ndarray | None = None  # science stamp (size, size), once rendered
@@ -75,32 +95,76 @@ def _constant_star(t: _Triplet, rng, flux: float, shift=None) -> None:
                       flux * (1 + rng.normal(0, 0.03))))
 
 
+#: Difference SNR of real candidates (log-uniform): from the detection limit to bright
+#: transients, as broad as the residuals that bright stars leave.
+REAL_SNR = (5.0, 150.0)
+#: Hosts brighter than this many SNR-1 fluxes make a ``bright_host`` real.
+BRIGHT_HOST = 600.0
+
+
 def _real_source(t: _Triplet, rng) -> None:
-    """A new (hostless or in a host) or brightening (variable) point source, SNR 5-100."""
-    flux = _central_snr(t, rng, 5.0, 100.0)
-    t.subkind = "host" if t.host else str(rng.choice(["hostless", "variable"], p=[0.6, 0.4]))
+    """A new (hostless, in a host, on a bright host) or variable point source.
+
+    Positive: it appeared or brightened since the reference. Negative (``t.negative``): it
+    has faded since the reference (a transient in the reference epoch, a variable star now
+    fainter), so the difference is negative.
+    """
+    flux = _central_snr(t, rng, *REAL_SNR)
+    if t.host:
+        t.subkind = "bright_host" if t.host_flux > BRIGHT_HOST * t.snr_flux else "host"
+    else:
+        t.subkind = str(rng.choice(["hostless", "variable"], p=[0.6, 0.4]))
     base = flux * float(rng.uniform(0.2, 3.0)) if t.subkind == "variable" else 0.0
-    t.sci_src.append((t.c + t.dy, t.c + t.dx, flux + base))
-    if base:  # a star already in the reference, now brighter
-        t.ref_src.append((t.c + t.dy, t.c + t.dx, base))
+    bright, faint = (t.ref_src, t.sci_src) if t.negative else (t.sci_src, t.ref_src)
+    bright.append((t.c + t.dy, t.c + t.dx, flux + base))
+    if base:  # a star in both epochs, brighter in one
+        faint.append((t.c + t.dy, t.c + t.dx, base))
+
+
+def _asteroid_source(t: _Triplet, rng) -> None:
+    """A moving object: a point source (``"point"``) or a short trail (``"streak"``, 3-12 px)
+    in the science image only; the reference, a coadd of other nights, has no counterpart."""
+    flux = _central_snr(t, rng, *REAL_SNR)
+    t.subkind = str(rng.choice(["point", "streak"], p=[0.7, 0.3]))
+    if t.subkind == "point":
+        t.sci_src.append((t.c + t.dy, t.c + t.dx, flux))
+        return
+    length = float(rng.uniform(3.0, 12.0))
+    ang = rng.uniform(0, np.pi)
+    steps = np.linspace(-length / 2, length / 2, int(np.ceil(length * 2)) + 1)
+    for u in steps:  # a trail = many point sources along the motion
+        t.sci_src.append((t.c + t.dy + u * np.sin(ang), t.c + t.dx + u * np.cos(ang),
+                          flux / len(steps)))
 
 
 def _dipole_source(t: _Triplet, rng) -> None:
-    """A star whose science position is 0.4-1.5 px off its reference position."""
+    """A star whose science position is 0.4-1.5 px off its reference position.
+
+    The candidate is the positive lobe (the science star) or, negative, the negative one
+    (the reference star).
+    """
     flux = _central_snr(t, rng, 30.0, 300.0)
     t.subkind = "misaligned_star"
     ang = rng.uniform(0, 2 * np.pi)
     shift = rng.uniform(0.4, 1.5) * np.array([np.sin(ang), np.cos(ang)])
+    if not t.negative:  # the science star sits on the candidate
+        t.dy, t.dx = t.dy - shift[0], t.dx - shift[1]
     _constant_star(t, rng, flux, shift)
 
 
 def _bad_subtraction_source(t: _Triplet, rng) -> None:
-    """A bright star, and a matching kernel of badly wrong width and flux scale."""
-    flux = _central_snr(t, rng, 150.0, 800.0)
-    t.subkind = str(rng.choice(["kernel_too_narrow", "kernel_too_wide"]))
+    """A bright star, and a matching kernel of badly wrong width and flux scale.
+
+    Negative (``t.negative``): an over-subtraction, a too narrow kernel and a too large flux
+    scale leave a negative core.
+    """
+    flux = _central_snr(t, rng, 100.0, 800.0)
+    t.subkind = ("kernel_too_narrow" if t.negative else
+                 str(rng.choice(["kernel_too_narrow", "kernel_too_wide"])))
     t.kernel_error = (-float(rng.uniform(0.4, 1.5)) if t.subkind == "kernel_too_narrow"
                       else float(rng.uniform(0.5, 2.0)))
-    t.flux_error = float(rng.choice([-1, 1]) * rng.uniform(0.05, 0.2))
+    sign = 1.0 if t.negative else float(rng.choice([-1, 1]))
+    t.flux_error = sign * float(rng.uniform(0.05, 0.2))
     _constant_star(t, rng, flux)
 
 
@@ -172,10 +236,19 @@ class TripletKind(NamedTuple):
         ``kernel(t) -> transform`` of the PSF-matching kernel.
     science_artefact : callable or None
         ``science_artefact(t, rng, cy, cx) -> image or None``: added to the science image.
+        Added to the reference instead (in difference-noise units) when the triplet is a
+        negative subtraction: an artefact the reference coadd kept.
     after_difference : callable or None
         ``after_difference(t, rng, diff)``: changes the difference image in place.
+    label : int
+        1 real, 0 bogus.
+    weight : int
+        Share of the kind among the kinds of its label (``simulate_triplets`` cycles
+        through each kind ``weight`` times).
     host_probability : float
         Probability of a host galaxy.
+    negative_probability : float
+        Probability of a negative subtraction (0 for kinds that cannot be one).
     """
 
     source: Callable | None = None
@@ -183,17 +256,25 @@ class TripletKind(NamedTuple):
     kernel: Callable = _fitted_kernel
     science_artefact: Callable | None = None
     after_difference: Callable | None = None
-    host_probability: float = 0.2
+    label: int = 0
+    weight: int = 1
+    host_probability: float = HOST_PROBABILITY
+    negative_probability: float = NEGATIVE_PROBABILITY
 
 
 #: Kind (``"real"`` and every bogus kind) -> how it is made; see :func:`simulate_triplets`.
 TRIPLET_KINDS: dict[str, TripletKind] = {
-    "real": TripletKind(source=_real_source, host_probability=0.4),
+    "real": TripletKind(source=_real_source, label=1, weight=6),
+    # moving objects are real detections (as in ZTF's real/bogus training sets); never in
+    # the reference, so never negative
+    "asteroid": TripletKind(source=_asteroid_source, label=1, weight=1,
+                            negative_probability=0.0),
     "cosmic_ray": TripletKind(science_artefact=_cosmic_ray_hit),
     "hot_pixel": TripletKind(science_artefact=_hot_pixels),
-    "dipole": TripletKind(source=_dipole_source),
+    # a dipole has both signs: the detection is on either lobe
+    "dipole": TripletKind(source=_dipole_source, negative_probability=0.5),
     "bad_subtraction": TripletKind(source=_bad_subtraction_source, kernel=_failed_kernel),
     "saturated": TripletKind(source=_saturated_source, after_render=_saturate_images,
-                             after_difference=_mask_saturated),
+                             after_difference=_mask_saturated, negative_probability=0.0),
     "ghost_edge": TripletKind(science_artefact=_ghost_or_chip_edge),
 }

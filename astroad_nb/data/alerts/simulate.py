@@ -16,7 +16,7 @@ import pandas as pd
 
 from astroad_nb.data.alerts import artefacts
 from astroad_nb.data.alerts.containers import CHANNELS, CutoutSet
-from astroad_nb.data.alerts.kinds import BOGUS_KINDS, TRIPLET_KINDS, _Triplet
+from astroad_nb.data.alerts.kinds import BOGUS_KINDS, REAL_KINDS, TRIPLET_KINDS, _Triplet
 from astroad_nb.data.alerts.scene import (
     _PSF_BETAS,
     _PSF_FWHMS,
@@ -43,18 +43,29 @@ def simulate_triplets(n_real: int, n_bogus: int, *, random_state=None, size: int
     a few % kernel-width and flux-scale error and ~0.03 px registration error, so bright
     stars and galaxy nuclei leave small residuals.
 
-    *Real* (label 1): a new or brightening point source, centred within +-1 px,
-    difference SNR 5-100 (log-uniform), hostless, in a host galaxy, or on a variable star.
+    What does not depend on the label on the sky is drawn alike for every kind: a host galaxy
+    under 30 % of all candidates, real or bogus, with the same brightness distribution (so
+    transients also sit on bright hosts), the field stars, the seeing and depth, and a
+    negative subtraction (``isdiffpos = 0``, brighter in the reference) for 35 % of the kinds
+    that can be one.
+
+    *Real* (label 1), kinds ``real`` (6 in 7) and ``asteroid`` (1 in 7): ``real`` is a point
+    source centred within +-1 px, difference SNR 5-150 (log-uniform), hostless, in a host
+    galaxy (``host``/``bright_host``), or on a variable star, that appeared or brightened
+    since the reference, or faded since (negative); ``asteroid`` is a moving object, a point
+    source or a short trail in the science image with no counterpart in the reference.
     *Bogus* (label 0), one kind per triplet, cycled through ``bogus_kinds``:
 
     ``cosmic_ray``
-        sharp hits of 1-4 pixels or tracks of 5-25 px, in the science image only.
+        sharp hits of 1-4 pixels or tracks of 5-25 px, in the science image (or, negative,
+        left in the reference).
     ``hot_pixel``
-        hot pixels or bad column/row segments through the centre, science only.
+        hot pixels or bad column/row segments through the centre, science (or reference).
     ``dipole``
         a star whose science position is 0.4-1.5 px off its reference position.
     ``bad_subtraction``
-        a bright star with a badly wrong matching kernel and flux scale: rings/donuts.
+        a bright star with a badly wrong matching kernel and flux scale: rings/donuts (a
+        negative core when over-subtracted).
     ``saturated``
         a star saturating the science image, with bleed trails along the columns.
     ``ghost_edge``
@@ -82,13 +93,21 @@ def simulate_triplets(n_real: int, n_bogus: int, *, random_state=None, size: int
     -------
     CutoutSet
         ``images`` (n_real + n_bogus, 3, size, size) float32 in e- (science and reference
-        include the sky; the difference is sky-subtracted), rows in random order;
-        ``labels`` 1/0; ``table`` columns ``kind`` ("real" or the bogus kind), ``subkind``,
-        ``label``, ``snr``, ``host``, ``fwhm_sci``, ``fwhm_ref`` (arcsec), ``beta_sci``,
-        ``beta_ref``, ``x_offset``, ``y_offset`` (px from the centre), ``sky``,
+        include the sky; the difference is sky-subtracted and, as in ZTF alerts, science
+        minus reference for ``isdiffpos = 1`` and reference minus science for
+        ``isdiffpos = 0``, so the candidate is positive in both), rows in random order;
+        ``labels`` 1/0; ``table`` columns ``kind`` (one of :data:`REAL_KINDS` or the bogus
+        kind), ``subkind``, ``label``, ``snr`` (the candidate's PSF-fit SNR in the
+        difference, |flux| / error, as a pipeline measures it at the candidate position),
+        ``isdiffpos`` (1.0 when that flux is positive, 0.0 when negative), ``negative``
+        (the kind was made a negative subtraction), ``source_snr`` (difference SNR the
+        central star or transient was drawn with; NaN without one), ``host``,
+        ``host_flux`` (e-; 0 without a host), ``fwhm_sci``, ``fwhm_ref`` (arcsec),
+        ``beta_sci``, ``beta_ref``, ``x_offset``, ``y_offset`` (px from the centre), ``sky``,
         ``sigma_sci``, ``sigma_ref`` (e-/px), ``n_ref_frames``, ``kernel_error`` (error of the
         matching kernel's variance, px^2), ``flux_error`` (relative), ``fid``,
-        ``band``, ``magpsf``, ``isdiffpos``, ``clipped``, ``candid``, ``objectId``.
+        ``band``, ``magpsf`` (of the difference flux), ``clipped``, ``candid``,
+        ``objectId``.
 
     Examples
     --------
@@ -108,19 +127,22 @@ def simulate_triplets(n_real: int, n_bogus: int, *, random_state=None, size: int
     rng = np.random.default_rng(random_state)
     n_grid = 2 * ((size + 33) // 2)  # >= 16 px of margin: PSF wings do not wrap into the crop
     lib = _library(float(pixel_scale), n_grid)
-    plan = ["real"] * n_real + [kinds[i % len(kinds)] for i in range(n_bogus)]
+    real_cycle = [k for k in REAL_KINDS for _ in range(TRIPLET_KINDS[k].weight)]
+    bogus_cycle = [k for k in kinds for _ in range(TRIPLET_KINDS[k].weight)]
+    plan = ([real_cycle[i % len(real_cycle)] for i in range(n_real)]
+            + [bogus_cycle[i % len(bogus_cycle)] for i in range(n_bogus)])
     plan = [plan[i] for i in rng.permutation(len(plan))]
     images = np.empty((len(plan), 3, size, size), np.float32)
     rows = []
     for t, kind in enumerate(plan):
         images[t], row = _simulate_one(kind, lib, rng, size, pixel_scale, edge_fraction)
         row.update(candid=t, objectId=f"SIM{t:08d}", kind=kind,
-                   label=int(kind == "real"))
+                   label=TRIPLET_KINDS[kind].label)
         rows.append(row)
     table = pd.DataFrame(rows)
     if len(table):
         table["band"] = table["fid"].map(ZTF_FID_TO_BAND)
-    labels = np.array([int(k == "real") for k in plan], np.int64)
+    labels = np.array([TRIPLET_KINDS[k].label for k in plan], np.int64)
     return CutoutSet(
         images=images, clipped=table["clipped"].to_numpy(bool) if len(table) else None,
         table=table, ids=[f"sim-{t:06d}" for t in range(len(plan))], labels=labels,
@@ -167,13 +189,15 @@ def _simulate_one(kind: str, lib: _Library, rng: np.random.Generator, size: int,
         ref_src.append((y, x, flux))
 
     host = bool(rng.random() < model.host_probability)
+    negative = bool(rng.random() < model.negative_probability)
     galaxy = None
+    host_flux = 0.0
     if host:
         g = int(rng.integers(0, len(lib.gal_hlr)))
         r = rng.uniform(0.0, 1.5) * lib.gal_hlr[g]
         ang = rng.uniform(0, 2 * np.pi)
-        flux = snr_flux * float(np.exp(rng.uniform(np.log(30.0), np.log(500.0))))
-        galaxy = (g, c + r * np.sin(ang), c + r * np.cos(ang), flux)
+        host_flux = snr_flux * float(np.exp(rng.uniform(np.log(30.0), np.log(3000.0))))
+        galaxy = (g, c + r * np.sin(ang), c + r * np.cos(ang), host_flux)
 
     dy, dx = rng.uniform(-1.0, 1.0, 2)
     kernel_error = float(rng.normal(0.0, 0.04)) * width_var  # error of the kernel variance [px^2]
@@ -181,8 +205,9 @@ def _simulate_one(kind: str, lib: _Library, rng: np.random.Generator, size: int,
     reg = rng.normal(0.0, 0.03, 2)  # residual registration error of the reference [px]
     t = _Triplet(lib=lib, size=size, c=c, i_sci=i_sci, b_sci=b_sci, psf_sci=psf_sci,
                  psf_ref=psf_ref, width_var=width_var, sky=sky, sigma_sci=sigma_sci,
-                 snr_flux=snr_flux, host=host, dy=dy, dx=dx, kernel_error=kernel_error,
-                 flux_error=flux_error, sci_src=sci_src, ref_src=ref_src)
+                 snr_flux=snr_flux, host=host, negative=negative, dy=dy, dx=dx,
+                 kernel_error=kernel_error, flux_error=flux_error, sci_src=sci_src,
+                 ref_src=ref_src, host_flux=host_flux)
     if model.source is not None:
         model.source(t, rng)
 
@@ -197,16 +222,17 @@ def _simulate_one(kind: str, lib: _Library, rng: np.random.Generator, size: int,
         (sky_ref + _READ_NOISE**2 + np.maximum(ref_model, 0.0)) / n_frames)
     if model.after_render is not None:
         model.after_render(t, rng)
+    if model.science_artefact is not None:
+        cy, cx = size // 2 + dy, size // 2 + dx
+        artefact = model.science_artefact(t, rng, cy, cx)
+        if artefact is not None and t.negative:  # left in the reference coadd instead
+            t.ref[p0:p0 + size, p0:p0 + size] += artefact * (sigma_diff / sigma_sci)
+        elif artefact is not None:
+            t.sci = t.sci + artefact
     # PSF matching, then the subtraction
     kernel = model.kernel(t) * (1.0 + t.flux_error)
     matched = np.fft.irfft2(np.fft.rfft2(t.ref) * kernel, s=(n, n))[p0:p0 + size, p0:p0 + size]
     ref_crop = t.ref[p0:p0 + size, p0:p0 + size] + sky_ref
-
-    if model.science_artefact is not None:
-        cy, cx = size // 2 + dy, size // 2 + dx
-        artefact = model.science_artefact(t, rng, cy, cx)
-        if artefact is not None:
-            t.sci = t.sci + artefact
     diff = t.sci - sky - matched
     if model.after_difference is not None:
         model.after_difference(t, rng, diff)
@@ -221,15 +247,39 @@ def _simulate_one(kind: str, lib: _Library, rng: np.random.Generator, size: int,
         artefacts.chip_edge(triplet, rng, size, sigma_diff, artefact=False)
 
     fid = int(rng.integers(1, 3))
-    star_flux = t.snr * snr_flux if math.isfinite(t.snr) else np.nan
+    snr = _psf_fit_snr(triplet[2], size // 2 + dy, size // 2 + dx, s_sci, sigma_diff)
+    if snr < 0:  # ZTF's cutout of a negative candidate is the negative subtraction, ref - sci
+        triplet[2] = -triplet[2]
+    diff_flux = abs(snr) * snr_flux
     row = {
-        "subkind": t.subkind, "snr": t.snr, "host": host,
+        "subkind": t.subkind, "snr": abs(snr), "isdiffpos": float(snr >= 0),
+        "negative": t.negative, "source_snr": t.snr, "host": host, "host_flux": host_flux,
         "fwhm_sci": float(_PSF_FWHMS[i_sci]), "fwhm_ref": float(_PSF_FWHMS[i_ref]),
         "beta_sci": _PSF_BETAS[b_sci], "beta_ref": _PSF_BETAS[b_ref],
         "x_offset": float(dx), "y_offset": float(dy), "sky": sky,
         "sigma_sci": sigma_sci, "sigma_ref": sigma_ref, "n_ref_frames": n_frames,
         "kernel_error": t.kernel_error, "flux_error": t.flux_error, "fid": fid,
-        "magpsf": _ZERO_POINT - 2.5 * math.log10(star_flux) if star_flux > 0 else np.nan,
-        "isdiffpos": 1.0, "clipped": clipped,
+        "magpsf": _ZERO_POINT - 2.5 * math.log10(diff_flux) if diff_flux > 0 else np.nan,
+        "clipped": clipped,
     }
     return triplet.astype(np.float32), row
+
+
+def _psf_fit_snr(diff: np.ndarray, cy: float, cx: float, sigma_psf: float,
+                 sigma_noise: float, half: int = 5) -> float:
+    """Signed PSF-fit SNR of the difference at (cy, cx): sum(w d) / (sigma sqrt(sum w^2)).
+
+    ``w`` is a Gaussian of ``sigma_psf`` px over an 11 x 11 px window; NaN pixels get no
+    weight (0.0 when the whole window is NaN).
+    """
+    iy, ix = int(round(cy)), int(round(cx))
+    ys = slice(max(iy - half, 0), iy + half + 1)
+    xs = slice(max(ix - half, 0), ix + half + 1)
+    patch = diff[ys, xs]
+    yy, xx = np.mgrid[ys, xs]
+    w = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2.0 * sigma_psf**2))
+    ok = np.isfinite(patch)
+    if not ok.any():
+        return 0.0
+    w = np.where(ok, w, 0.0)
+    return float(np.sum(w * np.where(ok, patch, 0.0)) / (sigma_noise * np.sqrt(np.sum(w**2))))
