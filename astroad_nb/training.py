@@ -55,6 +55,8 @@ class History:
     eval_scores : list
         What ``monitor`` returned at each epoch (a float or a dict of scores); empty without
         a monitor.
+    learning_rates : list of float
+        Learning rate after each epoch when ``lr_plateau`` lowers it; empty otherwise.
     stages : dict of str -> History
         Earlier stages of the same fit (e.g. Deep SVDD's ``"pretrain"``), so that a model's
         ``history_`` is always one History: its final stage, with the others attached.
@@ -77,6 +79,7 @@ class History:
     desc: str | None = None
     eval_scores: list = field(default_factory=list)
     stages: dict = field(default_factory=dict)
+    learning_rates: list = field(default_factory=list)
     components: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
 
@@ -649,6 +652,7 @@ def fit_module(
     monitor_key: str | None = None,
     monitor_initial: bool = False,
     min_delta: float = 0.0,
+    lr_plateau: dict | None = None,
     precision: str = "fp32",
     device="auto",
     random_state=None,
@@ -722,6 +726,11 @@ def fit_module(
         worse on the monitor than it began. Needs ``monitor``.
     min_delta : float, default=0.0
         Smallest change of the monitored value that counts as an improvement.
+    lr_plateau : dict, optional
+        Lower the learning rate when the epoch's training loss stops falling:
+        :class:`torch.optim.lr_scheduler.ReduceLROnPlateau` with these keywords (e.g. the
+        stream seed's ``{"patience": 5, "min_lr": 1e-7}``), stepped on the training loss as the
+        seed does; the rates land in ``History.learning_rates``. None (default): a constant rate.
     precision : {"fp32", "bf16"}, default="fp32"
         ``"bf16"`` runs the forward passes (training and validation) under
         :func:`torch.autocast` with bfloat16: matrix products in bf16 with fp32 accumulation,
@@ -797,6 +806,12 @@ def fit_module(
                   else list(params))
         optimizer = _adam(params, lr, weight_decay)
 
+    scheduler = None
+    if lr_plateau is not None:
+        if game is not None:
+            raise ValueError("lr_plateau is not used with an AdversarialGame loss.")
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min",
+                                                               **dict(lr_plateau))
     history = History(device=str(device), desc=desc)
     stopper = EarlyStopping(patience, mode="min" if monitor is None else "max",
                             min_delta=min_delta)
@@ -824,6 +839,9 @@ def fit_module(
                 f"{desc or 'training'}: loss became {train_loss} at epoch {epoch}; lower lr or "
                 "standardise the features.")
         history.train_loss.append(train_loss)
+        if scheduler is not None:  # on the training loss, as the stream seed steps its own
+            scheduler.step(train_loss)
+            history.learning_rates.append(float(optimizer.param_groups[0]["lr"]))
         with autocast():
             val_loss = data.val_loss(module, loss_fn)
         if val_loss is not None:

@@ -342,3 +342,21 @@ def test_sample_weight_errors():
     with pytest.raises(ValueError, match="finite"):
         fit_module(_net(), _mse_loss(_net()), (X, y), sample_weight=-np.ones(300), epochs=1,
                    device="cpu")
+
+
+def test_lr_plateau_lowers_the_rate_when_the_training_loss_stalls():
+    """fit_module(lr_plateau=) is the stream seed's ReduceLROnPlateau on the training loss."""
+    X = torch.zeros(64, 3)  # a loss that cannot fall: the rate must drop after `patience`
+    net = torch.nn.Linear(3, 1)
+
+    def loss(batch):
+        return (net(batch[0]) * 0.0).sum() + 1.0
+
+    hist = fit_module(net, loss, (X,), epochs=6, lr=0.1, val_fraction=0.0, patience=None,
+                      lr_plateau={"patience": 1, "factor": 0.5}, device="cpu", random_state=0)
+    assert hist.learning_rates[0] == pytest.approx(0.1)
+    assert hist.learning_rates[-1] < 0.1 and sorted(hist.learning_rates, reverse=True) == \
+        hist.learning_rates
+    plain = fit_module(torch.nn.Linear(3, 1), loss, (X,), epochs=2, device="cpu",
+                       val_fraction=0.0, random_state=0)
+    assert plain.learning_rates == []

@@ -402,6 +402,10 @@ class DeepSetsOneClass(BaseEstimator):
         Model selection during meta-training: None keeps the last epoch (or the best
         validation loss with ``patience``); "f1" keeps the epoch of best mean F1 (p >= 0.5,
         query rows) over ``meta_fit(..., validation=...)`` problems, as the seed does.
+    lr_plateau : dict, optional
+        Meta-training lowers the learning rate when the training loss stalls
+        (``training.fit_module(lr_plateau=)``; the seed: ``{"patience": 5, "min_lr": 1e-7}``).
+        None (default): a constant rate.
     lr, weight_decay : float, default=1e-3, 1e-6
         Adam settings of meta-training (the seed's).
     clip_grad_norm : float, default=5.0
@@ -440,7 +444,7 @@ class DeepSetsOneClass(BaseEstimator):
                  episodes_per_batch=8, queries_per_episode=32, positive_fraction=0.25,
                  support_size=(5, 50), max_support_fraction=0.5, class_weight="balanced",
                  stream_weighting="uniform", positive_draw="fixed", selection=None,
-                 lr=1e-3, weight_decay=1e-6, clip_grad_norm=5.0, patience=None,
+                 lr=1e-3, lr_plateau=None, weight_decay=1e-6, clip_grad_norm=5.0, patience=None,
                  fine_tune_epochs=10, fine_tune_steps=30, fine_tune_lr=5e-4,
                  fine_tune_weight_decay=1e-4, fine_tune_negatives_per_positive=30,
                  fine_tune_support_size=(5, 40), photometry="gaia", device="auto",
@@ -460,6 +464,7 @@ class DeepSetsOneClass(BaseEstimator):
         self.positive_draw = positive_draw
         self.selection = selection
         self.lr = lr
+        self.lr_plateau = lr_plateau
         self.weight_decay = weight_decay
         self.clip_grad_norm = clip_grad_norm
         self.patience = patience
@@ -541,7 +546,7 @@ class DeepSetsOneClass(BaseEstimator):
         return pools, names
 
     def _fit_stage(self, sampler, *, epochs, lr, weight_decay, pos_weight, seed, desc,
-                   val_sampler=None, monitor=None):
+                   val_sampler=None, monitor=None, lr_plateau=None):
         from astroad_nb.training import fit_module
 
         self.network_.generator = torch.Generator().manual_seed(seed + 7)
@@ -551,7 +556,7 @@ class DeepSetsOneClass(BaseEstimator):
                           patience=self.patience if (val_sampler is not None
                                                      or monitor is not None) else None,
                           val_data=val_sampler, device=self.device, random_state=seed,
-                          verbose=self.verbose, desc=desc, **extra)
+                          lr_plateau=lr_plateau, verbose=self.verbose, desc=desc, **extra)
         self.network_.generator = None
         return hist
 
@@ -638,7 +643,8 @@ class DeepSetsOneClass(BaseEstimator):
         self.history_ = self._fit_stage(
             sampler, epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
             pos_weight=self._pos_weight(self.positive_fraction), seed=torch_seed(rng),
-            desc="DeepSets meta-train", val_sampler=val, monitor=monitor)
+            desc="DeepSets meta-train", val_sampler=val, monitor=monitor,
+            lr_plateau=self.lr_plateau)
         self.fine_tune_history_ = None
         return self
 

@@ -22,8 +22,8 @@ Differences from the seed
 - Model selection: ``"seed"`` keeps the epoch of best mean validation F1 as the seed does,
   on ``n_selection_streams`` training streams held out of meta-training (the seed selected
   on its validation streams, which we report: selecting on them would tune on the test).
-- Not done: the seed's ``ReduceLROnPlateau`` (patience 5 on the training loss, min lr
-  1e-7): the one fit loop (``astroad_nb.training.fit_module``) has no scheduler hook yet.
+- Learning rate: ``"seed"`` lowers it as the seed does (``ReduceLROnPlateau``, patience 5 on
+  the training loss, min lr 1e-7, through ``fit_module(lr_plateau=)``); ours keeps it constant.
 - The seed's "L1 1e-6" is Adam ``weight_decay`` (an L2 penalty) in its code; so is ours.
 - Batched episodes (8 x 32 pairs per step, mean loss) where the seed takes one pair per
   step (summed loss); one logit + BCE where the seed has two logits + cross-entropy (the
@@ -82,6 +82,8 @@ class StreamsPreset(Preset):
         DeepSetsOneClass training (``class_weight`` None = positive weight 1).
     n_selection_streams : int
         Training streams held out of meta-training to select the epoch (``selection="f1"``).
+    lr_plateau : dict or None
+        ``ReduceLROnPlateau`` keywords for meta-training (the seed: patience 5, min lr 1e-7).
     seed_weights : bool
         Score the seed's own trained model on the validation streams (real data only).
     n_sim_train, n_sim_val, sim_members, sim_foreground, gd1_members : simulated data sizes.
@@ -103,6 +105,7 @@ class StreamsPreset(Preset):
     positive_draw: str = "fixed"
     selection: object = None
     n_selection_streams: int = 0
+    lr_plateau: object = None
     seed_weights: bool = True
     n_sim_train: int = 8
     n_sim_val: int = 3
@@ -128,7 +131,8 @@ PRESETS = {
                           steps_per_epoch=1172, fine_tune_epochs=15, fine_tune_steps=40,
                           positive_fraction=0.013, class_weight=None, support_size=(7, 150),
                           stream_weighting="size", positive_draw="binomial", selection="f1",
-                          n_selection_streams=3, rf_held_out=True, n_sim_train=40,
+                          n_selection_streams=3, lr_plateau={"patience": 5, "min_lr": 1e-7},
+                          rf_held_out=True, n_sim_train=40,
                           n_sim_val=5, sim_members=(30, 1000), sim_foreground=150.0,
                           gd1_members=500, rf_trees=200, rf_max_depth=10,
                           rf_class_weight={0: 1.0, 1: 50.0}, rf_negatives=400, rf_rounds=15),
@@ -232,7 +236,8 @@ def make_model(p: StreamsPreset, *, photometry="gaia", device="auto", random_sta
                             positive_fraction=p.positive_fraction, class_weight=p.class_weight,
                             support_size=tuple(p.support_size),
                             stream_weighting=p.stream_weighting, positive_draw=p.positive_draw,
-                            selection=p.selection, photometry=photometry, device=device,
+                            selection=p.selection, lr_plateau=p.lr_plateau,
+                            photometry=photometry, device=device,
                             random_state=random_state, verbose=verbose)
 
 
