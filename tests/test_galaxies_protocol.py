@@ -126,9 +126,8 @@ def test_real_galaxy_zoo_is_skipped_without_data_and_runs_on_a_folder(tmp_path, 
 
 
 def test_galaxies_fast_equals_the_committed_run():
-    from protocol_runs import assert_same_table, committed_run
-
     import torch
+    from protocol_runs import assert_same_table, committed_run
 
     want = committed_run("galaxies")
     threads = torch.get_num_threads()

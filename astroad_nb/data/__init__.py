@@ -6,7 +6,8 @@
 * :mod:`astroad_nb.data.galaxies`: galaxy image folders / FITS / ``.npy`` and the galsim
   galaxy simulator (:class:`ImageSet`);
 * :mod:`astroad_nb.data.bands`: the ZTF filter-id <-> band map;
-* :mod:`astroad_nb.data.labels`: the real/bogus label parser.
+* :mod:`astroad_nb.data.labels`: the real/bogus label parser;
+* :mod:`astroad_nb.data.rows`: row selection shared by the containers.
 
 Nothing is imported here, so importing one kind of data does not import the others.
 """

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from astroad_nb.data.labels import parse_realbogus_labels
+from astroad_nb.data.rows import row_positions
 
 __all__ = ["CHANNELS", "CutoutSet"]
 
@@ -107,14 +108,7 @@ class CutoutSet:
 
         ``skipped`` and ``meta`` are carried over; the table index is reset.
         """
-        if isinstance(idx, slice):
-            idx = np.arange(len(self))[idx]
-        idx = np.asarray(idx)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(f"boolean index has shape {idx.shape}, expected ({len(self)},)")
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.intp).reshape(-1)
+        idx = row_positions(idx, len(self))
         return CutoutSet(
             images=self.images[idx], mask=self.mask[idx], clipped=self.clipped[idx],
             table=self.table.iloc[idx].reset_index(drop=True), ids=self.ids[idx],

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from astroad_nb.data.rows import row_positions
+
 __all__ = ["ImageReadError", "ImageSet", "REJECTED_COLUMNS", "TABLE_COLUMNS"]
 
 #: Columns every :attr:`ImageSet.table` starts with (metadata columns follow).
@@ -140,14 +142,7 @@ class ImageSet:
 
         ``bands``, ``rejected`` and ``meta`` are carried over; the table index is reset.
         """
-        if isinstance(idx, slice):
-            idx = np.arange(len(self))[idx]
-        idx = np.asarray(idx)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(f"boolean index has shape {idx.shape}, expected ({len(self)},)")
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.intp).reshape(-1)
+        idx = row_positions(idx, len(self))
         return ImageSet(images=self.images[idx],
                         table=self.table.iloc[idx].reset_index(drop=True),
                         bands=self.bands, rejected=self.rejected, meta=self.meta)
