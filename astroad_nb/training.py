@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -222,15 +223,17 @@ def torch_seed(random_state):
     return int(rng.randint(0, 2**31 - 1))
 
 
-class BatchSource:
+class BatchSource(ABC):
     """Base class of batch generators for :func:`fit_module` (episodic / meta-training).
 
-    Subclasses implement :meth:`batches`; ``fit_module`` calls it once per epoch with its local
+    Subclasses implement :meth:`batches` (abstract: a subclass without it cannot be
+    instantiated); ``fit_module`` calls it once per epoch with its local
     :class:`torch.Generator`, so sampled episodes are repeatable from ``random_state``.
     Any callable ``source(generator) -> iterable of batches`` is accepted as well.
     """
 
-    def batches(self, generator):  # pragma: no cover - abstract
+    @abstractmethod
+    def batches(self, generator):
         """Yield the batches of one epoch.
 
         Parameters
@@ -244,7 +247,6 @@ class BatchSource:
             One batch; the first tensor's first dimension is the batch size. Tensors may live
             on the CPU: the loop moves them to the training device.
         """
-        raise NotImplementedError
 
     def __call__(self, generator):
         return self.batches(generator)
@@ -412,7 +414,7 @@ def _train_epoch(module, loss_fn, batches, optimizer, params, *, autocast, clip_
 
 
 # --------------------------------------------------------------------------- two players
-class AdversarialGame:
+class AdversarialGame(ABC):
     """Base class of a two-player (adversarial) loss for :func:`fit_module`.
 
     Pass an instance as ``loss_fn``: the loop then keeps one Adam optimizer per player and,
@@ -425,8 +427,9 @@ class AdversarialGame:
     ``History.events``. Every loss part a player reports is averaged per epoch into
     ``History.components``; ``History.train_loss`` is the first player's loss.
 
-    Subclasses set :attr:`players` and implement :meth:`parameters`, :meth:`forward` and
-    :meth:`loss`. Calling the game on a batch (validation) returns the first player's loss.
+    Subclasses set :attr:`players` and implement the abstract :meth:`parameters`,
+    :meth:`forward`, :meth:`loss` and :meth:`reinitialize` (an incomplete subclass cannot be
+    instantiated). Calling the game on a batch (validation) returns the first player's loss.
 
     Attributes
     ----------
@@ -441,21 +444,21 @@ class AdversarialGame:
     players: tuple = ("generator", "discriminator")
     restore_best: bool = False
 
-    def parameters(self, player):  # pragma: no cover - abstract
+    @abstractmethod
+    def parameters(self, player):
         """Parameters the optimizer of ``player`` updates (an iterable of Parameter)."""
-        raise NotImplementedError
 
     def optimizer_options(self, player):
         """Extra keyword arguments of ``player``'s ``torch.optim.Adam`` (e.g. ``betas``)."""
         return {}
 
-    def forward(self, batch):  # pragma: no cover - abstract
+    @abstractmethod
+    def forward(self, batch):
         """Forward pass shared by the players' losses of one batch (any object)."""
-        raise NotImplementedError
 
-    def loss(self, player, batch, shared):  # pragma: no cover - abstract
+    @abstractmethod
+    def loss(self, player, batch, shared):
         """``(scalar tensor, dict of name -> scalar tensor)``: ``player``'s loss and its parts."""
-        raise NotImplementedError
 
     def end_epoch(self, epoch, components):
         """Re-initialisation hook, called after each epoch.
@@ -474,9 +477,9 @@ class AdversarialGame:
         """
         return {}
 
-    def reinitialize(self, player, generator):  # pragma: no cover - abstract
+    @abstractmethod
+    def reinitialize(self, player, generator):
         """Draw fresh weights for ``player`` from the CPU ``generator``."""
-        raise NotImplementedError
 
     def __call__(self, batch):
         shared = self.forward(batch)

@@ -119,10 +119,10 @@ def _old_tables(system):
             "gd1": pd.DataFrame(old["gd1"]).T}
 
 
-# realbogus: the fidelity issue changed the FAST science of realbogus on purpose
-# streams: the fidelity issue added data/truth columns to its FAST gd1 table (numbers unchanged)
-# alerce: the fidelity issue changed the FAST science of alerce on purpose
-@pytest.mark.parametrize("system", [])
+# realbogus and alerce: the fidelity issue (#9) changed their FAST science on purpose (label
+# budget, leak-free simulators, banned features), so only streams is still compared; its gd1
+# table gained data/truth columns, so the old columns are compared.
+@pytest.mark.parametrize("system", ["streams"])
 def test_committed_runs_equal_the_tables_before_the_move(system):
     new = committed_run(system)
     for name, want in _old_tables(system).items():
@@ -130,4 +130,6 @@ def test_committed_runs_equal_the_tables_before_the_move(system):
         want = want.drop(columns=["seconds"], errors="ignore")
         want.index = got.index if want.index.nlevels == 1 and list(map(str, got.index)) == list(
             map(str, want.index)) else want.index
-        assert_same_table(got, want.loc[got.index, got.columns].astype(float))
+        columns = [c for c in want.columns if c in got.columns]
+        assert len(columns) >= 4, (name, list(want.columns))
+        assert_same_table(got[columns], want.loc[got.index, columns].astype(float))

@@ -360,3 +360,26 @@ def test_lr_plateau_lowers_the_rate_when_the_training_loss_stalls():
     plain = fit_module(torch.nn.Linear(3, 1), loss, (X,), epochs=2, device="cpu",
                        val_fraction=0.0, random_state=0)
     assert plain.learning_rates == []
+
+
+def test_incomplete_batch_sources_and_games_cannot_be_built():
+    """The hooks are abstract: a subclass that forgets one fails when built, not mid-fit."""
+    from astroad_nb.training import AdversarialGame, BatchSource
+
+    class NoBatches(BatchSource):
+        pass
+
+    class NoLoss(AdversarialGame):
+        def parameters(self, player):
+            return []
+
+        def forward(self, batch):
+            return None
+
+        def reinitialize(self, player, generator):
+            pass
+
+    with pytest.raises(TypeError, match="batches"):
+        NoBatches()
+    with pytest.raises(TypeError, match="loss"):
+        NoLoss()
