@@ -609,6 +609,228 @@ def triplet_pngs(triplet, *, stretch="zscale", zoom=3, pixel_scale=1.01, bar_arc
     return [_encode_png(image, pixel_scale, bar_arcsec) for image in index]
 
 
+# --------------------------------------------------------------------------- galaxy PNGs
+# The reconstruction viewer needs a new original / reconstruction / residual on screen within a
+# few tens of milliseconds of a click, so these PNGs are drawn with numpy + Pillow (~1 ms each
+# at 256 x 256): a palette PNG (one byte a pixel) for grey bands and diverging residuals, RGB
+# only for colour composites.
+
+#: Diverging colour map of signed residuals (red: image brighter than its reconstruction).
+RESIDUAL_CMAP = "RdBu_r"
+_DIVERGING: dict = {}
+
+
+def _galaxy_channels(image, band, where):
+    """(H, W) or (3, H, W) float32 channels to draw from a (C, H, W) image."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3:
+        raise ValueError(f"{where}: expected one image of shape (C, H, W) or (H, W), got "
+                         f"shape {image.shape}.")
+    if band is not None:
+        if not -image.shape[0] <= int(band) < image.shape[0]:
+            raise ValueError(f"{where}: band {band} is not one of the {image.shape[0]} channels.")
+        return image[int(band)]
+    if image.shape[0] == 1:
+        return image[0]
+    if image.shape[0] == 3:
+        return image
+    raise ValueError(f"{where}: an RGB composite needs 3 channels, got {image.shape[0]}; pass "
+                     "band=k to draw one channel.")
+
+
+def _zoomed(array, zoom, where):
+    zoom = int(zoom)
+    if zoom < 1:
+        raise ValueError(f"{where}: zoom must be a positive integer, got {zoom}.")
+    if zoom > 1:
+        array = array.repeat(zoom, axis=0).repeat(zoom, axis=1)
+    return array
+
+
+def _galaxy_pixels(image, band, vmin, vmax, zoom, where):
+    """(palette indices (H', W'), None) for one band, or (None, RGB uint8 (H', W', 3))."""
+    channels = _galaxy_channels(image, band, where)
+    if not float(vmax) > float(vmin):
+        raise ValueError(f"{where}: vmax must exceed vmin, got vmin={vmin}, vmax={vmax}.")
+    scaled = (channels - np.float32(vmin)) / np.float32(float(vmax) - float(vmin))
+    finite = np.isfinite(scaled)
+    scaled = np.clip(np.where(finite, scaled, 0.0), 0.0, 1.0)
+    if channels.ndim == 2:
+        index = np.where(finite, np.rint(scaled * _WHITE), _NAN_INDEX).astype(np.uint8)
+        return _zoomed(index, zoom, where), None
+    rgb = np.rint(np.moveaxis(scaled, 0, -1) * 255).astype(np.uint8)
+    rgb[~finite.all(axis=0)] = NAN_COLOR
+    return None, _zoomed(rgb, zoom, where)
+
+
+def galaxy_rgb(image, *, band=None, vmin=-1.0, vmax=1.0, zoom=1):
+    """Display pixels of one galaxy image: a 3-channel RGB composite or one band in grey.
+
+    Parameters
+    ----------
+    image : array_like, shape (C, H, W) or (H, W)
+        Pixel values, mapped linearly from ``[vmin, vmax]`` to [0, 255] (clipped). With
+        ``band=None`` three channels are taken as R, G, B in order (an SDSS cutout's i, r,
+        g: ``ImageSet.bands == ("i", "r", "g")``) and one channel is drawn in grey.
+    band : int, optional
+        Draw this channel alone, in grey.
+    vmin, vmax : float, default=-1, 1
+        The data range shown (the seed's transform puts pixels in [-1, 1]).
+    zoom : int, default=1
+        Pixel replication factor (nearest neighbour: every pixel stays visible).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H * zoom, W * zoom, 3)
+        RGB; NaN pixels in :data:`NAN_COLOR`.
+
+    Raises
+    ------
+    ValueError
+        For a shape that is not one image, a missing band, ``C`` other than 1 or 3 without
+        ``band``, ``vmax <= vmin`` or ``zoom < 1``.
+    """
+    index, rgb = _galaxy_pixels(image, band, vmin, vmax, zoom, "galaxy_rgb")
+    return _PALETTE[index] if rgb is None else rgb
+
+
+def galaxy_png(image, *, band=None, vmin=-1.0, vmax=1.0, zoom=4):
+    """PNG bytes of one galaxy image (RGB composite or one band in grey), for a panel (~1 ms).
+
+    Parameters
+    ----------
+    image, band, vmin, vmax, zoom
+        As in :func:`galaxy_rgb`.
+
+    Returns
+    -------
+    bytes
+        A PNG of ``(H * zoom, W * zoom)`` pixels that decodes to :func:`galaxy_rgb`'s array.
+    """
+    index, rgb = _galaxy_pixels(image, band, vmin, vmax, zoom, "galaxy_png")
+    return _png_bytes(index, _PALETTE) if rgb is None else _png_bytes(rgb)
+
+
+def residual_limit(residual, percentile=99.5):
+    """Symmetric colour limit of a residual: the ``percentile`` of ``|residual|``.
+
+    Parameters
+    ----------
+    residual : array_like, any shape
+        Signed residuals (image minus reconstruction, pixel units of the image).
+    percentile : float in (0, 100], default=99.5
+        A high percentile rather than the maximum, so a few hot pixels do not wash out the
+        rest; 100 gives the maximum.
+
+    Returns
+    -------
+    float
+        The limit (> 0; 1.0 when every finite residual is 0 or none is finite).
+    """
+    values = np.abs(np.asarray(residual, dtype=np.float32))
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 1.0
+    limit = float(np.percentile(values, float(percentile)))
+    return limit if limit > 0 else (float(values.max()) or 1.0)
+
+
+def _diverging_palette():
+    """256 x 3 uint8: 255 colours of :data:`RESIDUAL_CMAP` (index 127 = 0), then the NaN colour."""
+    if "palette" not in _DIVERGING:
+        from matplotlib import colormaps  # lazy: matplotlib costs ~0.3 s to import
+
+        colours = colormaps[RESIDUAL_CMAP].resampled(_NAN_INDEX)(np.arange(_NAN_INDEX))[:, :3]
+        _DIVERGING["palette"] = np.vstack([np.rint(255 * colours), [NAN_COLOR]]).astype(np.uint8)
+    return _DIVERGING["palette"]
+
+
+def _residual_pixels(residual, band, limit, zoom, where):
+    """(diverging palette indices, None) for one band, or (None, signed RGB uint8) for 3."""
+    channels = _galaxy_channels(residual, band, where)
+    limit = residual_limit(channels) if limit is None else float(limit)
+    if not limit > 0:
+        raise ValueError(f"{where}: limit must be positive, got {limit}.")
+    scaled = channels / np.float32(limit)
+    finite = np.isfinite(scaled)
+    scaled = np.clip(np.where(finite, scaled, 0.0), -1.0, 1.0)
+    half = (_NAN_INDEX - 1) / 2  # 127: 0 -> the map's centre, +-limit -> its ends
+    if channels.ndim == 2:
+        index = np.where(finite, np.rint(half * (scaled + 1)), _NAN_INDEX).astype(np.uint8)
+        return _zoomed(index, zoom, where), None
+    # signed composite: mid-grey = no residual; a channel brighter than its reconstruction
+    # tints the pixel towards that channel's colour
+    rgb = np.rint(127.5 * (np.moveaxis(scaled, 0, -1) + 1)).astype(np.uint8)
+    rgb[~finite.all(axis=0)] = NAN_COLOR
+    return None, _zoomed(rgb, zoom, where)
+
+
+def residual_rgb(residual, *, band=None, limit=None, zoom=1):
+    """Display pixels of a signed residual on a symmetric scale ``[-limit, limit]``.
+
+    Parameters
+    ----------
+    residual : array_like, shape (C, H, W) or (H, W)
+        Image minus reconstruction (e.g. ``GANomaly.residuals(X)[i]``).
+    band : int, optional
+        Draw this channel alone. One band (or a 1-channel residual) is drawn on the diverging
+        :data:`RESIDUAL_CMAP` (white = 0, red = image brighter, blue = reconstruction
+        brighter); three channels with ``band=None`` as a signed RGB composite (mid-grey = 0,
+        each channel ``0.5 + 0.5 * r / limit``), which shows colour errors.
+    limit : float, optional
+        Colour limit (> 0); default :func:`residual_limit` of the drawn channels. Pass one
+        value to compare images on one scale.
+    zoom : int, default=1
+        Pixel replication factor.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H * zoom, W * zoom, 3)
+        RGB; NaN pixels in :data:`NAN_COLOR`.
+    """
+    index, rgb = _residual_pixels(residual, band, limit, zoom, "residual_rgb")
+    return _diverging_palette()[index] if rgb is None else rgb
+
+
+def residual_png(residual, *, band=None, limit=None, zoom=4):
+    """PNG bytes of a signed residual (diverging map, or signed RGB composite), ~1 ms.
+
+    Parameters
+    ----------
+    residual, band, limit, zoom
+        As in :func:`residual_rgb`.
+
+    Returns
+    -------
+    bytes
+        A PNG of ``(H * zoom, W * zoom)`` pixels that decodes to :func:`residual_rgb`'s array.
+    """
+    index, rgb = _residual_pixels(residual, band, limit, zoom, "residual_png")
+    return _png_bytes(index, _diverging_palette()) if rgb is None else _png_bytes(rgb)
+
+
+def _png_bytes(pixels, palette=None):
+    """PNG of palette indices (H, W) with ``palette`` (256 x 3), or of RGB pixels (H, W, 3)."""
+    import io
+
+    from PIL import Image
+
+    if palette is None:
+        picture = Image.fromarray(np.ascontiguousarray(pixels), mode="RGB")
+    else:
+        picture = Image.fromarray(np.ascontiguousarray(pixels), mode="P")
+        picture.putpalette(palette.tobytes())
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", compress_level=1)  # speed over a few hundred bytes
+    return buffer.getvalue()
+
+
+__all__ += ["RESIDUAL_CMAP", "galaxy_png", "galaxy_rgb", "residual_limit", "residual_png",
+            "residual_rgb"]
+
+
 def _encode_png(index, pixel_scale, bar_arcsec):
     """A palette PNG (see ``_PALETTE``) with the scale bar's length written above the bar."""
     import io
@@ -694,3 +916,366 @@ def _draw_triplet(axes, rgb, pixel_scale, bar_arcsec):
 
 __all__ += ["NAN_COLOR", "TRIPLET_TITLES", "cutout_png", "plot_triplet", "stretch_cutout",
             "triplet_images", "triplet_pngs"]
+
+
+# --------------------------------------------------------------------------- galaxy images
+# Figures of the GANomaly galaxy protocol (system 4). ``scores`` is the long table of
+# :func:`astroad_nb.protocols.galaxies.score_sets`: one row per image with ``variant``,
+# ``strength``, the raw latent score ``A`` and the metadata ``log_mstar``, ``z``, ``bt``; a set
+# is one (variant, strength) pair, the held-out observed galaxies being ("observed", 0.0).
+# Images are (N, C, H, W) in [-1, 1] (the seed's transform); three channels display as RGB.
+
+#: Axis labels of the galaxy metadata columns :func:`plot_score_vs_properties` draws.
+GALAXY_PROPERTY_LABELS = {"log_mstar": "log$_{10}$ M$_*$ [M$_\\odot$]", "z": "redshift z",
+                          "bt": "bulge-to-total B/T"}
+#: Colour of the reference (held-out observed) set in every galaxy figure.
+REFERENCE_COLOR = "0.35"
+_GALAXY_REFERENCE = ("observed", 0.0)
+_STRENGTH_STYLES = ("-", "--", ":", "-.")  # strongest first
+_STRENGTH_MARKERS = ("o", "^", "s", "D")
+
+
+def _score_sets(scores, sets, where):
+    """{(variant, strength): rows} of a score_sets table, in table order, filtered by ``sets``."""
+    frame = pd.DataFrame(scores)
+    missing = [c for c in ("variant", "strength", "A") if c not in frame]
+    if missing:
+        raise ValueError(f"{where}: the scores table lacks columns {missing}; it has "
+                         f"{list(frame.columns)}. Pass protocols.galaxies.score_sets()'s output.")
+    keys = list(dict.fromkeys(zip(frame["variant"].astype(str),
+                                  frame["strength"].astype(float))))
+    if sets is not None:
+        wanted = [s if isinstance(s, str) else (str(s[0]), float(s[1])) for s in sets]
+        unknown = [s for s in wanted if not any(s == k or s == k[0] for k in keys)]
+        if unknown:
+            raise ValueError(f"{where}: no set {unknown} in the scores; it has {keys} (give a "
+                             "variant name or a (variant, strength) pair).")
+        keys = [k for k in keys if k in wanted or k[0] in wanted]
+    variant = frame["variant"].astype(str).to_numpy()
+    strength = frame["strength"].astype(float).to_numpy()
+    return {k: frame[(variant == k[0]) & (strength == k[1])] for k in keys}
+
+
+def _set_label(key):
+    variant, strength = key
+    return variant if strength == 0 else f"{variant} {strength:g}"
+
+
+def _set_styles(keys, reference=_GALAXY_REFERENCE):
+    """(colour, line style, marker) per set: one colour per variant, the strongest strength
+    solid / round, weaker ones dashed, dotted; the reference grey."""
+    from matplotlib import colormaps
+
+    variants = list(dict.fromkeys(k[0] for k in keys if tuple(k) != tuple(reference)))
+    palette = [c for i, c in enumerate(colormaps["tab10"].colors) if i != 7]  # 7: grey
+    colours = {v: palette[i % len(palette)] for i, v in enumerate(variants)}
+    styles = {}
+    for key in keys:
+        if tuple(key) == tuple(reference):
+            styles[key] = (REFERENCE_COLOR, "-", "o")
+            continue
+        ranked = sorted({k[1] for k in keys if k[0] == key[0]}, reverse=True)
+        rank = ranked.index(key[1]) % len(_STRENGTH_STYLES)
+        styles[key] = (colours[key[0]], _STRENGTH_STYLES[rank], _STRENGTH_MARKERS[rank])
+    return styles
+
+
+def plot_galaxy_scores(scores, *, sets=None, bins="auto", reference=_GALAXY_REFERENCE, ax=None):
+    """Histogram of the latent score A of each set (variant x strength), as fractions of the set.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        :func:`~astroad_nb.protocols.galaxies.score_sets`'s table: columns ``variant``,
+        ``strength``, ``A`` (one row per image).
+    sets : sequence, optional
+        Sets to draw: variant names (all their strengths) or ``(variant, strength)`` pairs;
+        default every set, in table order.
+    bins : "auto", "seed", int or array-like, default="auto"
+        Shared bin edges: ``"auto"`` 40 bins over the drawn scores, ``"seed"`` the seed's
+        ``linspace(0, 0.1, 100)`` (those of the overlap statistic), an int that many bins,
+        or the edges themselves.
+    reference : (str, float), default=("observed", 0.0)
+        The set drawn filled in grey (the held-out observed galaxies), when present.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One histogram per set (a step outline; the reference filled), labelled
+        ``"<variant> <strength> (n=...)"``; the heights of a set sum to its fraction of images
+        inside the bins.
+
+    Raises
+    ------
+    ValueError
+        When a column or a requested set is missing.
+    """
+    groups = _score_sets(scores, sets, "plot_galaxy_scores")
+    values = np.concatenate([g["A"].to_numpy(float) for g in groups.values()] or [[]])
+    if isinstance(bins, str) and bins == "seed":
+        from astroad_nb.evaluation import SEED_OVERLAP_BINS
+
+        edges = SEED_OVERLAP_BINS
+    elif isinstance(bins, str):
+        finite = values[np.isfinite(values)]
+        edges = np.histogram_bin_edges(finite if finite.size else [0.0, 1.0], bins=40)
+    elif np.ndim(bins) == 0:
+        finite = values[np.isfinite(values)]
+        edges = np.histogram_bin_edges(finite if finite.size else [0.0, 1.0], bins=int(bins))
+    else:
+        edges = np.asarray(bins, dtype=float)
+    fig, ax = _figure_and_axes(ax, (7, 4))
+    styles = _set_styles(list(groups), reference)
+    for key, rows in groups.items():
+        a = rows["A"].to_numpy(float)
+        a = a[np.isfinite(a)]
+        weights = np.full(a.size, 1.0 / max(a.size, 1))
+        colour, style, _ = styles[key]
+        label = f"{_set_label(key)} (n={a.size})"
+        if tuple(key) == tuple(reference):
+            ax.hist(a, bins=edges, weights=weights, color=colour, alpha=0.35, label=label)
+        else:
+            ax.hist(a, bins=edges, weights=weights, histtype="step", color=colour, ls=style,
+                    lw=1.6, label=label)
+    ax.set_xlabel("latent score A (raw; higher = further from the training images)")
+    ax.set_ylabel("fraction of set")
+    if groups:
+        ax.legend(fontsize=7, ncol=2 if len(groups) > 8 else 1)
+    return fig
+
+
+def plot_score_vs_properties(scores, properties=("log_mstar", "z", "bt"), *, sets=None,
+                             reference=_GALAXY_REFERENCE, fig=None):
+    """Latent score A against galaxy properties (stellar mass, redshift, B/T), a scatter per set.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        :func:`~astroad_nb.protocols.galaxies.score_sets`'s table: ``variant``, ``strength``,
+        ``A`` and the property columns.
+    properties : sequence of str, default=("log_mstar", "z", "bt")
+        Columns for the x axes, one panel each: ``log_mstar`` [log10 Msun], ``z``, ``bt``
+        (or any numeric column).
+    sets : sequence, optional
+        As in :func:`plot_galaxy_scores`.
+    reference : (str, float), default=("observed", 0.0)
+        The set drawn in grey.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in (cleared first); a new one when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per property (shared y = A), one scatter collection per set on each; a panel
+        whose property is NaN for every drawn image says so instead (e.g. real images).
+
+    Raises
+    ------
+    ValueError
+        When a property column, the score columns or a requested set is missing.
+    """
+    groups = _score_sets(scores, sets, "plot_score_vs_properties")
+    properties = [str(p) for p in properties]
+    frame = pd.DataFrame(scores)
+    missing = [p for p in properties if p not in frame]
+    if missing or not properties:
+        raise ValueError(f"plot_score_vs_properties: no property column {missing or '(none)'} "
+                         f"in the scores; it has {list(frame.columns)}.")
+    if fig is None:
+        import matplotlib.pyplot as plt  # lazy: importing the package must not pick a backend
+
+        fig = plt.figure(figsize=(4.0 * len(properties), 3.8), layout="constrained")
+    else:
+        fig.clear()
+    axes = np.atleast_1d(fig.subplots(1, len(properties), sharey=True))
+    styles = _set_styles(list(groups), reference)
+    for ax, prop in zip(axes, properties, strict=True):
+        drawn = False
+        for key, rows in groups.items():
+            x, a = rows[prop].to_numpy(float), rows["A"].to_numpy(float)
+            keep = np.isfinite(x) & np.isfinite(a)
+            colour, _, marker = styles[key]
+            ax.scatter(x[keep], a[keep], s=10, color=colour, marker=marker, alpha=0.7,
+                       linewidths=0, label=_set_label(key))
+            drawn = drawn or bool(keep.any())
+        if not drawn:
+            ax.text(0.5, 0.5, f"no {prop} values", transform=ax.transAxes, ha="center",
+                    va="center", color="0.4")
+        ax.set_xlabel(GALAXY_PROPERTY_LABELS.get(prop, prop))
+    axes[0].set_ylabel("latent score A (raw)")
+    if groups:
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right upper", fontsize=7, markerscale=1.5)
+    return fig
+
+
+def plot_reconstruction_gallery(images, reconstructions, scores, *, n=4, ids=None, band=None,
+                                vmax=None, fig=None):
+    """Original / reconstruction / residual of the ``n`` highest- and ``n`` lowest-scored images.
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, C, H, W) or ImageSet
+        Inputs in [-1, 1] (the seed's transform), drawn as the reconstruction viewer draws
+        them (:func:`galaxy_rgb`): three channels as RGB (an SDSS cutout's R, G, B = i, r,
+        g), one in grey; other channel counts show ``band`` (default the first) in grey.
+    reconstructions : ndarray of shape (N, C, H, W)
+        :meth:`~astroad_nb.models.GANomaly.reconstruct` of ``images``.
+    scores : array-like of shape (N,)
+        Anomaly score of each image (e.g. the raw A); columns are ordered by it, highest first.
+    n : int, default=4
+        Images from each end of the ranking (fewer when ``N < 2 n``; no image twice).
+    ids : sequence of str, optional
+        Column titles (default: an ImageSet's ``table["id"]``, else row numbers).
+    band : int, optional
+        Channel of the residual row; default the mean over channels.
+    vmax : float, optional
+        Residual colour limit: the map spans ``[-vmax, vmax]`` (symmetric, so white = no
+        residual); default :func:`residual_limit` (99.5th percentile of ``|residual|``) over
+        every residual shown, one scale for the whole row.
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw in (cleared first); a new one when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A 3 x k grid of image axes (rows original, reconstruction, residual = image minus
+        reconstruction on the diverging :data:`RESIDUAL_CMAP`: red where the image is
+        brighter), then the residual colour bar.
+
+    Raises
+    ------
+    ValueError
+        When the shapes disagree or there is no image.
+    """
+    ids = (list(images.table["id"]) if ids is None and hasattr(images, "table") else ids)
+    images = np.asarray(getattr(images, "images", images), dtype=np.float32)
+    reconstructions = np.asarray(reconstructions, dtype=np.float32)
+    scores = np.asarray(scores, dtype=float).ravel()
+    if images.ndim != 4 or reconstructions.shape != images.shape or len(scores) != len(images):
+        raise ValueError(
+            "plot_reconstruction_gallery: expected images and reconstructions of one shape "
+            f"(N, C, H, W) and N scores; got {images.shape}, {reconstructions.shape} and "
+            f"{scores.shape}.")
+    if not len(images):
+        raise ValueError("plot_reconstruction_gallery: no images to show.")
+    if band is not None and not 0 <= int(band) < images.shape[1]:
+        raise ValueError(f"plot_reconstruction_gallery: band {band} is not one of the "
+                         f"{images.shape[1]} channels.")
+    ids = [str(i) for i in range(len(images))] if ids is None else [str(i) for i in ids]
+    order = np.argsort(-np.where(np.isfinite(scores), scores, -np.inf), kind="stable")
+    n_top = min(int(n), len(order))
+    n_bottom = min(int(n), len(order) - n_top)
+    chosen = np.r_[order[:n_top], order[len(order) - n_bottom:]].astype(int)
+    residual = images[chosen] - reconstructions[chosen]
+    residual = residual.mean(axis=1) if band is None else residual[:, int(band)]
+    limit = residual_limit(residual) if vmax is None else float(vmax)
+    if not limit > 0:
+        raise ValueError(f"plot_reconstruction_gallery: vmax must be positive, got {vmax}.")
+    shown_band = band if band is not None or images.shape[1] in (1, 3) else 0
+    if fig is None:
+        import matplotlib.pyplot as plt  # lazy: importing the package must not pick a backend
+
+        fig = plt.figure(figsize=(1.6 * len(chosen) + 1.0, 5.2), layout="constrained")
+    else:
+        fig.clear()
+    axes = fig.subplots(3, len(chosen), squeeze=False)
+    residual_image = None
+    for j, index in enumerate(chosen):
+        rank = j + 1 if j < n_top else len(order) - len(chosen) + j + 1
+        axes[0, j].set_title(f"#{rank}  A={scores[index]:.3g}\n{ids[index]}", fontsize=6.5)
+        for i, source in enumerate((images, reconstructions)):
+            axes[i, j].imshow(galaxy_rgb(source[index], band=shown_band),
+                              interpolation="nearest")
+        residual_image = axes[2, j].imshow(residual[j], cmap=RESIDUAL_CMAP, vmin=-limit,
+                                           vmax=limit, interpolation="nearest")
+        for ax in axes[:, j]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    band_name = "mean over bands" if band is None else f"band {int(band)}"
+    for i, name in enumerate(("original", "reconstruction", f"residual\n({band_name})")):
+        axes[i, 0].set_ylabel(name, fontsize=9)
+    fig.colorbar(residual_image, ax=axes[2, :].tolist(), label="residual",
+                 shrink=0.9)
+    fig.suptitle(f"top {n_top} (most anomalous) | bottom {n_bottom} (least anomalous) by score",
+                 fontsize=10)
+    return fig
+
+
+def plot_latent_pca(latents, labels=None, *, fit_on=None, reference=_GALAXY_REFERENCE, ax=None):
+    """The first two principal components of latent codes (e.g. ``GANomaly.latent``), per set.
+
+    Parameters
+    ----------
+    latents : ndarray of shape (N, nz) or mapping of label to ndarray of shape (N_k, nz)
+        Latent codes, e.g. ``{key: model.latent(images) for key, images in sets.items()}``
+        with the ``(variant, strength)`` keys of :func:`~astroad_nb.protocols.galaxies.
+        simulate_variants`.
+    labels : array-like of shape (N,), optional
+        Set of each row when ``latents`` is one array (default: one set).
+    fit_on : label, optional
+        Fit the PCA on this set alone (e.g. ``("observed", 0.0)``: the axes are then the
+        observed galaxies' main directions of variation); default all rows.
+    reference : label, default=("observed", 0.0)
+        The set drawn in grey, when present.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One scatter collection per set; axis labels give each component's share of the
+        variance of the rows the PCA was fitted on.
+
+    Raises
+    ------
+    ValueError
+        When the codes are not 2-D with at least 2 dimensions and 2 rows, the labels do not
+        match, or ``fit_on`` is not a set.
+    """
+    from sklearn.decomposition import PCA
+
+    if isinstance(latents, dict):
+        keys = list(latents)
+        arrays = [np.asarray(latents[k], dtype=float).reshape(len(latents[k]), -1) for k in keys]
+        codes = np.concatenate(arrays) if arrays else np.zeros((0, 0))
+        label_index = np.repeat(np.arange(len(keys)), [len(a) for a in arrays])
+    else:
+        codes = np.asarray(latents, dtype=float)
+        codes = codes.reshape(len(codes), -1) if codes.ndim > 2 else codes
+        raw = np.zeros(len(codes), dtype=int) if labels is None else np.asarray(labels)
+        if len(raw) != len(codes):
+            raise ValueError(f"plot_latent_pca: {len(codes)} latent rows but {len(raw)} labels.")
+        keys = list(pd.unique(raw))
+        label_index = np.array([keys.index(v) for v in raw], dtype=int)
+        keys = [tuple(k) if isinstance(k, tuple) else k for k in keys]
+    if codes.ndim != 2 or codes.shape[0] < 2 or codes.shape[1] < 2:
+        raise ValueError(f"plot_latent_pca: expected latent codes of shape (N >= 2, nz >= 2), "
+                         f"got {codes.shape}.")
+    if fit_on is not None and fit_on not in keys:
+        raise ValueError(f"plot_latent_pca: fit_on={fit_on!r} is not one of the sets {keys}.")
+    basis = codes if fit_on is None else codes[label_index == keys.index(fit_on)]
+    pca = PCA(n_components=2, svd_solver="full").fit(basis)
+    projected = pca.transform(codes)
+    is_set_key = all(isinstance(k, tuple) and len(k) == 2 for k in keys)
+    styles = _set_styles(keys, reference) if is_set_key else {}
+    fig, ax = _figure_and_axes(ax, (6, 5))
+    for i, key in enumerate(keys):
+        chosen = label_index == i
+        colour, _, marker = styles.get(key, (None, "-", "o"))
+        ax.scatter(projected[chosen, 0], projected[chosen, 1], s=12, color=colour, marker=marker,
+                   alpha=0.7, linewidths=0,
+                   label=_set_label(key) if is_set_key else str(key))
+    share = pca.explained_variance_ratio_
+    fitted = "all sets" if fit_on is None else (_set_label(fit_on) if is_set_key else str(fit_on))
+    ax.set_xlabel(f"PC1 ({100 * share[0]:.0f}% of {fitted}'s variance)")
+    ax.set_ylabel(f"PC2 ({100 * share[1]:.0f}%)")
+    if len(keys) > 1:
+        ax.legend(fontsize=7, ncol=2 if len(keys) > 8 else 1, markerscale=1.5)
+    return fig
+
+
+__all__ += ["GALAXY_PROPERTY_LABELS", "REFERENCE_COLOR", "plot_galaxy_scores",
+            "plot_latent_pca", "plot_reconstruction_gallery", "plot_score_vs_properties"]

@@ -102,7 +102,8 @@ def test_losses_on_a_hand_made_case():
 def test_batched_per_image_scores_equal_batch_one_train_mode_bn(fitted, galaxies):
     images = np.concatenate(galaxies)
     images = np.concatenate([images, images[..., ::-1], -images, images.transpose(0, 1, 3, 2)])
-    raw = fitted.raw_score(images)  # one batch of 256
+    raw = fitted.set_params(score_batch_size=256).raw_score(images)  # one batch of 256
+    fitted.set_params(score_batch_size=64)
     generator = copy.deepcopy(fitted.network_.generator).train()  # the seed's way
     with torch.no_grad():
         one = []
@@ -124,7 +125,7 @@ def test_a_score_does_not_depend_on_the_batch(fitted, galaxies, bn_mode):
         np.testing.assert_allclose(small, alone, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(model.anomaly_score(held_out[:1]), alone[:1], rtol=1e-5)
     finally:
-        fitted.set_params(bn_mode="per_image", score_batch_size=256)
+        fitted.set_params(bn_mode="per_image", score_batch_size=64)
 
 
 def test_scoring_changes_no_weight_or_batchnorm_statistic(fitted, galaxies):
@@ -254,6 +255,60 @@ def test_save_load_round_trip(fitted, galaxies, tmp_path):
     np.testing.assert_allclose(loaded.reconstruct(x), fitted.reconstruct(x), atol=1e-6)
     assert loaded.offset_ == fitted.offset_
     assert loaded.history_.components == fitted.history_.components
+
+
+def test_save_load_keeps_batchnorm_statistics_for_eval_mode(fitted, galaxies, tmp_path):
+    loaded = astroad_nb.load(astroad_nb.save(fitted, tmp_path / "ganomaly"))
+    x = np.concatenate(galaxies[1:])
+    try:
+        fitted.set_params(bn_mode="eval")
+        np.testing.assert_array_equal(loaded.set_params(bn_mode="eval").anomaly_score(x),
+                                      fitted.anomaly_score(x))
+    finally:
+        fitted.set_params(bn_mode="per_image")
+
+
+def test_channels_last_layout_scores_as_contiguous_and_round_trips(fitted, galaxies, tmp_path):
+    x = np.concatenate(galaxies)
+    nhwc = copy.deepcopy(fitted)
+    nhwc.network_.to(memory_format=torch.channels_last)
+    for bn_mode in ("per_image", "eval"):
+        np.testing.assert_allclose(nhwc.set_params(bn_mode=bn_mode).raw_score(x),
+                                   fitted.set_params(bn_mode=bn_mode).raw_score(x),
+                                   rtol=1e-5, atol=1e-7)
+    fitted.set_params(bn_mode="per_image")
+    model = GANomaly(**SMALL, memory_format="channels_last", random_state=0).fit(galaxies[0])
+    weight = model.network_.generator.encoder1.features[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    loaded = astroad_nb.load(astroad_nb.save(model, tmp_path / "nhwc"))
+    assert loaded.network_.generator.encoder1.features[0].weight.is_contiguous(
+        memory_format=torch.channels_last)
+    np.testing.assert_array_equal(loaded.anomaly_score(x), model.anomaly_score(x))
+    with pytest.raises(ValueError, match="memory_format"):
+        clone(model).set_params(memory_format="nhwc").fit(galaxies[0])
+
+
+def test_generator_step_skips_discriminator_weight_gradients_only():
+    """The generator's gradients equal those of a step that also computes D's (discarded)
+    weight gradients; D's own are left untouched."""
+    net = GANomalyNet(32, 3, nz=8, ngf=8, ndf=8)
+    init_dcgan(net, torch.Generator().manual_seed(0))
+    x = (torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1,)
+    game = GANomalyGame(net)
+    net.train()
+    torch.manual_seed(0)
+    loss, _ = game.loss("generator", x, game.forward(x))
+    loss.backward()
+    fast = [p.grad.clone() for p in net.generator.parameters()]
+    assert all(p.grad is None and p.requires_grad for p in net.discriminator.parameters())
+    net.zero_grad(set_to_none=True)
+    x_hat, z, z_hat = net.generator(x[0])
+    _, f_real = net.discriminator(x[0])
+    _, f_fake = net.discriminator(x_hat)  # D's weight gradients recorded too
+    generator_loss(x[0], x_hat, z, z_hat, f_real.detach(), f_fake)[0].backward()
+    assert all(p.grad is not None for p in net.discriminator.encoder.features.parameters())
+    for a, b in zip(fast, (p.grad for p in net.generator.parameters()), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------- science

@@ -151,3 +151,113 @@ def test_lightcurve_figure_plotly_traces():
     empty = lightcurve_figure(None)
     assert [len(t.x) for t in empty.data] == [0, 0]
 
+
+
+# --------------------------------------------------------------------------- galaxy figures
+from astroad_nb.plotting import (  # noqa: E402
+    REFERENCE_COLOR,
+    galaxy_rgb,
+    plot_galaxy_scores,
+    plot_latent_pca,
+    plot_reconstruction_gallery,
+    plot_score_vs_properties,
+    residual_limit,
+)
+
+
+def _galaxy_scores():
+    """A score_sets-like table: 6 observed, 4 + 3 of a variant at two strengths, 2 of another."""
+    rng = np.random.default_rng(0)
+    keys = [("observed", 0.0)] * 6 + [("clumps", 0.5)] * 4 + [("clumps", 1.0)] * 3 + [
+        ("colour", 1.0)] * 2
+    return pd.DataFrame({"variant": [k[0] for k in keys], "strength": [k[1] for k in keys],
+                         "A": rng.uniform(0.005, 0.095, len(keys)),
+                         "log_mstar": rng.uniform(9, 12, len(keys)),
+                         "z": rng.uniform(0.01, 0.3, len(keys)), "bt": np.nan})
+
+
+def test_plot_galaxy_scores_one_histogram_per_set_as_fractions():
+    scores = _galaxy_scores()
+    fig = plot_galaxy_scores(scores, bins="seed")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "observed (n=6)", "clumps 0.5 (n=4)", "clumps 1 (n=3)", "colour 1 (n=2)"]
+    bars = [p for p in ax.patches if type(p).__name__ == "Rectangle"]
+    assert len(bars) == 99  # the reference, filled, on the seed's linspace(0, 0.1, 100)
+    assert sum(b.get_height() for b in bars) == pytest.approx(1.0)
+    assert bars[0].get_x() == 0.0 and bars[-1].get_x() + bars[-1].get_width() == pytest.approx(0.1)
+    assert len([p for p in ax.patches if type(p).__name__ == "Polygon"]) == 3  # step outlines
+    # a variant name selects all its strengths; a pair selects one set
+    sub = plot_galaxy_scores(scores, sets=["clumps", ("colour", 1)], bins=5).axes[0]
+    assert [t.get_text() for t in sub.get_legend().get_texts()] == [
+        "clumps 0.5 (n=4)", "clumps 1 (n=3)", "colour 1 (n=2)"]
+    with pytest.raises(ValueError, match=r"no set \['nope'\]"):
+        plot_galaxy_scores(scores, sets=["nope"])
+    with pytest.raises(ValueError, match=r"lacks columns \['A'\]"):
+        plot_galaxy_scores(scores.drop(columns="A"))
+
+
+def test_plot_score_vs_properties_scatter_per_set_and_panel():
+    scores = _galaxy_scores()
+    fig = plot_score_vs_properties(scores)
+    axes = fig.axes
+    assert [ax.get_xlabel() for ax in axes][1:] == ["redshift z", "bulge-to-total B/T"]
+    assert all(len(ax.collections) == 4 for ax in axes)
+    observed = scores[scores["variant"] == "observed"]
+    np.testing.assert_allclose(axes[0].collections[0].get_offsets(),
+                               observed[["log_mstar", "A"]].to_numpy())
+    np.testing.assert_allclose(axes[0].collections[0].get_facecolor()[0][:3],
+                               [float(REFERENCE_COLOR)] * 3)
+    assert [t.get_text() for t in axes[2].texts] == ["no bt values"]  # all NaN (real images)
+    assert len(fig.legends[0].get_texts()) == 4
+    with pytest.raises(ValueError, match=r"no property column \['sfr'\]"):
+        plot_score_vs_properties(scores, properties=("sfr",))
+
+
+def test_plot_reconstruction_gallery_rows_order_and_symmetric_residual():
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (5, 3, 8, 8)).astype(np.float32)
+    recon = rng.uniform(-1, 1, (5, 3, 8, 8)).astype(np.float32)
+    scores = np.array([0.2, 0.9, 0.1, 0.5, 0.3])
+    fig = plot_reconstruction_gallery(images, recon, scores, n=2, ids=list("abcde"))
+    image_axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(image_axes) == 12 and len(fig.axes) == 13  # 3 rows x (2 top + 2 bottom) + bar
+    titles = [ax.get_title() for ax in image_axes[:4]]
+    assert titles == ["#1  A=0.9\nb", "#2  A=0.5\nd", "#4  A=0.2\na", "#5  A=0.1\nc"]
+    original, residual = image_axes[0].images[0], image_axes[8].images[0]
+    np.testing.assert_array_equal(original.get_array(), galaxy_rgb(images[1]))  # as the viewer
+    np.testing.assert_allclose(residual.get_array(), (images[1] - recon[1]).mean(0), atol=1e-6)
+    assert residual.get_cmap().name == "RdBu_r"
+    vmin, vmax = residual.get_clim()
+    assert vmin == -vmax and vmax == pytest.approx(  # one symmetric scale for the row
+        residual_limit((images[[1, 3, 0, 2]] - recon[[1, 3, 0, 2]]).mean(1)))
+    # one band, grey originals, fewer images than 2 n: each image once
+    grey = plot_reconstruction_gallery(images[:3, :1], recon[:3, :1], scores[:3], n=2, band=0)
+    assert len(grey.axes) == 10
+    grey_rgb = grey.axes[0].images[0].get_array()
+    assert (grey_rgb[..., 0] == grey_rgb[..., 2]).all()
+    with pytest.raises(ValueError, match="one shape"):
+        plot_reconstruction_gallery(images, recon[:, :1], scores)
+
+
+def test_plot_latent_pca_per_set_fitted_on_the_reference():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(2)
+    observed = rng.normal(0, 1, (30, 6)) * [3, 1, 1, 1, 1, 1]
+    shifted = rng.normal(0, 1, (10, 6)) + [0, 0, 0, 0, 0, 8]
+    latents = {("observed", 0.0): observed, ("clumps", 1.0): shifted}
+    fig = plot_latent_pca(latents, fit_on=("observed", 0.0))
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2
+    want = PCA(n_components=2, svd_solver="full").fit(observed).transform(shifted)
+    np.testing.assert_allclose(ax.collections[1].get_offsets(), want)
+    assert ax.get_xlabel().startswith("PC1 (") and "of observed's variance" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["observed", "clumps 1"]
+    # one array with labels; PCA on all rows
+    flat = plot_latent_pca(np.r_[observed, shifted], ["a"] * 30 + ["b"] * 10).axes[0]
+    assert [len(c.get_offsets()) for c in flat.collections] == [30, 10]
+    with pytest.raises(ValueError, match="fit_on"):
+        plot_latent_pca(latents, fit_on="nope")
+    with pytest.raises(ValueError, match="nz >= 2"):
+        plot_latent_pca(np.zeros((5, 1)))

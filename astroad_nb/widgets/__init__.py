@@ -15,6 +15,8 @@ _EXPORTS = {
     "AnomalyBrowserState": "astroad_nb.widgets.browser_state",
     "LabelingPanel": "astroad_nb.widgets.labeling",
     "LabelingSession": "astroad_nb.widgets.labeling_state",
+    "ReconstructionViewer": "astroad_nb.widgets.reconstruction",
+    "ReconstructionViewerState": "astroad_nb.widgets.reconstruction_state",
     "StreamExplorer": "astroad_nb.widgets.streams",
     "StreamExplorerState": "astroad_nb.widgets.stream_state",
 }
