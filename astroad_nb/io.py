@@ -72,8 +72,12 @@ KINDS: dict[str, tuple[str, str]] = {
         ("astroad_nb.models.ganomaly", "GANomaly"),
         ("astroad_nb.models.deepsets", "DeepSetsOneClass"),
         ("astroad_nb.models.forest", "RecursiveForest"),
+        ("astroad_nb.models.context", "FiLMAutoEncoder"),
+        ("astroad_nb.models.context", "PerContextDetector"),
+        ("astroad_nb.models.context", "ContextPredictor"),
         ("astroad_nb.features.lightcurves", "ALeRCEPreprocessor"),
         ("astroad_nb.features.streams", "StreamFeatureScaler"),
+        ("astroad_nb.scoring.pipeline", "ScoringPipeline"),
         ("sklearn.pipeline", "Pipeline"),
     ]
 }

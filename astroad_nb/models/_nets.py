@@ -5,6 +5,8 @@ in :mod:`astroad_nb.training`. Architecture follows the ALeRCE anomaly detector:
 ``Linear -> BatchNorm1d -> LeakyReLU`` (512-256-128 by default) down to a latent code, and a
 mirrored decoder with a linear output (features are standardised, so no sigmoid/tanh).
 A Linear followed by BatchNorm carries no bias: BatchNorm subtracts the batch mean, which cancels it.
+The machine-sound seed's networks are plain ``Linear -> ReLU`` blocks (``batch_norm=False``,
+``activation="relu"``); :mod:`astroad_nb.models.context` builds them with the same :func:`mlp`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,20 @@ from torch import nn
 LEAKY_SLOPE = 0.01  # F.leaky_relu's default, as in the seed code
 
 
-def mlp(dims, *, batch_norm=True, affine=True, bias=True, last_activation=False):
-    """Build ``Linear(-> BatchNorm1d) -> LeakyReLU`` blocks through ``dims``.
+ACTIVATIONS = ("leaky_relu", "relu")
+
+
+def _activation(name):
+    if name == "leaky_relu":
+        return nn.LeakyReLU(LEAKY_SLOPE)
+    if name == "relu":
+        return nn.ReLU()
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}.")
+
+
+def mlp(dims, *, batch_norm=True, affine=True, bias=True, last_activation=False,
+        activation="leaky_relu"):
+    """Build ``Linear(-> BatchNorm1d) -> activation`` blocks through ``dims``.
 
     Parameters
     ----------
@@ -32,12 +46,15 @@ def mlp(dims, *, batch_norm=True, affine=True, bias=True, last_activation=False)
     bias : bool, default=True
         Bias of Linear layers that are not followed by BatchNorm.
     last_activation : bool, default=False
-        Whether the last Linear is followed by BatchNorm and LeakyReLU too.
+        Whether the last Linear is followed by BatchNorm and the activation too.
+    activation : {"leaky_relu", "relu"}, default="leaky_relu"
+        ``LeakyReLU(0.01)`` (the ALeRCE seed) or ``ReLU`` (the machine-sound seed).
 
     Returns
     -------
     torch.nn.Sequential
     """
+    _activation(activation)  # fail before building anything
     layers = []
     n_layers = len(dims) - 1
     for i in range(n_layers):
@@ -47,7 +64,7 @@ def mlp(dims, *, batch_norm=True, affine=True, bias=True, last_activation=False)
         if use_bn:
             layers.append(nn.BatchNorm1d(dims[i + 1], affine=affine))
         if act:
-            layers.append(nn.LeakyReLU(LEAKY_SLOPE))
+            layers.append(_activation(activation))
     return nn.Sequential(*layers)
 
 
@@ -61,13 +78,21 @@ class AutoEncoderNet(nn.Module):
     latent_dim : int
     bias : bool, default=True
         False gives the bias-free variant used by Deep SVDD (with BatchNorm without affine shift).
+    batch_norm : bool, default=True
+        BatchNorm after every hidden Linear (False: plain ``Linear -> activation``).
+    activation : {"leaky_relu", "relu"}, default="leaky_relu"
+    latent_activation : bool, default=False
+        Whether the bottleneck Linear is followed by the activation (and BatchNorm) too, as in
+        the machine-sound seed's 320-64-64-8-64-64-320 auto-encoder. The output stays linear.
     """
 
-    def __init__(self, n_features, hidden_dims, latent_dim, *, bias=True):
+    def __init__(self, n_features, hidden_dims, latent_dim, *, bias=True, batch_norm=True,
+                 activation="leaky_relu", latent_activation=False):
         super().__init__()
         dims = [n_features, *hidden_dims, latent_dim]
-        self.encoder = mlp(dims, bias=bias, affine=bias)
-        self.decoder = mlp(dims[::-1], bias=bias, affine=bias)
+        options = dict(bias=bias, affine=bias, batch_norm=batch_norm, activation=activation)
+        self.encoder = mlp(dims, last_activation=latent_activation, **options)
+        self.decoder = mlp(dims[::-1], **options)
 
     def forward(self, x):
         """Reconstruction ``x_hat`` of shape ``(n, n_features)``."""
@@ -146,13 +171,13 @@ def fuse_sequential(seq):
     Parameters
     ----------
     seq : torch.nn.Sequential
-        Made by :func:`mlp` (Linear, optional BatchNorm1d, optional LeakyReLU).
+        Made by :func:`mlp` (Linear, optional BatchNorm1d, optional LeakyReLU or ReLU).
 
     Returns
     -------
     list of (weight_t, bias, slope)
         ``weight_t`` of shape ``(in, out)`` (contiguous, for ``addmm``), ``bias`` ``(out,)``,
-        ``slope`` the LeakyReLU slope or None.
+        ``slope`` the LeakyReLU slope, 0.0 for a ReLU, or None (no activation).
     """
     fused = []
     with torch.no_grad():
@@ -172,6 +197,8 @@ def fuse_sequential(seq):
                 fused[-1][1] = b * scale + shift
             elif isinstance(layer, nn.LeakyReLU):
                 fused[-1][2] = layer.negative_slope
+            elif isinstance(layer, nn.ReLU):
+                fused[-1][2] = 0.0
             else:  # pragma: no cover - mlp() builds nothing else
                 raise TypeError(f"cannot fuse layer {layer!r}")
     return [(w.t().contiguous(), b.contiguous(), s) for w, b, s in fused]
@@ -181,6 +208,8 @@ def run_fused(fused, x):
     """Apply layers from :func:`fuse_sequential` to ``x`` (inference only, modifies in place)."""
     for weight_t, bias, slope in fused:
         x = torch.addmm(bias, x, weight_t)
-        if slope is not None:
+        if slope == 0.0:  # a ReLU: relu_ keeps +0.0 where leaky_relu_(x, 0) would give -0.0
+            x = F.relu_(x)
+        elif slope is not None:
             x = F.leaky_relu_(x, slope)
     return x

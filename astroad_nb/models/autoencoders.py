@@ -9,7 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from astroad_nb.models._nets import AutoEncoderNet, VAENet, fuse_sequential, run_fused
+from astroad_nb.models._nets import (
+    ACTIVATIONS,
+    AutoEncoderNet,
+    VAENet,
+    fuse_sequential,
+    run_fused,
+)
 from astroad_nb.models.base import TorchDetector
 from astroad_nb.training import fit_module, predict_batches, torch_seed
 
@@ -62,6 +68,15 @@ class AutoEncoder(TorchDetector):
     hidden_dims : tuple of int, default=(512, 256, 128)
         Encoder widths (the decoder mirrors them).
     latent_dim : int, default=32
+    activation : {"leaky_relu", "relu"}, default="leaky_relu"
+        Hidden-layer activation (``LeakyReLU(0.01)``, the ALeRCE seed's, or ``ReLU``).
+    batch_norm : bool, default=True
+        BatchNorm after every hidden Linear; False gives plain ``Linear -> activation`` blocks.
+    latent_activation : bool, default=False
+        Also apply the activation (and BatchNorm) to the bottleneck. The machine-sound seed's
+        frame auto-encoder 320-64-64-8-64-64-320 is ``hidden_dims=(64, 64), latent_dim=8,
+        activation="relu", batch_norm=False, latent_activation=True``
+        (:func:`astroad_nb.models.context.frame_autoencoder`).
     epochs : int, default=100
     batch_size : int, default=256
     lr : float, default=1e-3
@@ -98,11 +113,15 @@ class AutoEncoder(TorchDetector):
     (200,)
     """
 
-    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, epochs=100, batch_size=256,
+    def __init__(self, hidden_dims=(512, 256, 128), latent_dim=32, *, activation="leaky_relu",
+                 batch_norm=True, latent_activation=False, epochs=100, batch_size=256,
                  lr=1e-3, weight_decay=1e-6, patience=10, val_fraction=0.1, contamination=0.1,
                  precision="fp32", balanced=False, device="auto", random_state=None, verbose=0):
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
+        self.activation = activation
+        self.batch_norm = batch_norm
+        self.latent_activation = latent_activation
         self.balanced = balanced
         self.epochs = epochs
         self.batch_size = batch_size
@@ -116,8 +135,16 @@ class AutoEncoder(TorchDetector):
         self.random_state = random_state
         self.verbose = verbose
 
+    def _check_params(self):
+        super()._check_params()
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got "
+                             f"{self.activation!r}.")
+
     def _build_network(self, n_features):
-        return AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim)
+        return AutoEncoderNet(n_features, tuple(self.hidden_dims), self.latent_dim,
+                              batch_norm=bool(self.batch_norm), activation=self.activation,
+                              latent_activation=bool(self.latent_activation))
 
     def _train(self, Xs, y, rng):
         net = self._new_network(Xs.shape[1], rng)
