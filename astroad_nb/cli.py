@@ -8,6 +8,7 @@ Examples
     astroad reproduce alerce --preset fast     # Table 1 on simulated light curves (~1 minute)
     astroad reproduce alerce --json table1.json --set n_splits=3
     astroad notebooks --execute --output notebooks/outputs
+    astroad score night/ --model models/night --out night.parquet --workers 2
 """
 
 from __future__ import annotations
@@ -135,6 +136,44 @@ def _cmd_notebooks(args) -> int:
     return 1 if failed else 0
 
 
+def _cmd_score(args) -> int:
+    import pandas as pd
+
+    from astroad_nb.scoring import score_alerts
+
+    probs = None
+    if args.class_probabilities:
+        path = Path(args.class_probabilities)
+        probs = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+                 else pd.read_csv(path, index_col=0))
+    t0 = time.perf_counter()
+    try:
+        scores = score_alerts(args.inputs, args.model, out=args.out,
+                              partition_size=args.partition_size, workers=args.workers,
+                              scheduler=args.scheduler, class_probabilities=probs,
+                              resume=not args.restart, progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"astroad score: {exc}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - t0
+    summary = scores.attrs["summary"]
+    out = Path(args.out)
+    rejects = out.with_name(out.name.removesuffix(".parquet") + ".rejects.parquet")
+    print(f"read {summary['n_read']} alert(s), scored {summary['n_scored']} "
+          f"({summary['n_rows']} row(s)), rejected {summary['n_rejected']} "
+          f"in {wall:.1f} s ({summary['n_read'] / max(wall, 1e-9):.0f} alerts/s)")
+    if summary["reasons"]:
+        print("reasons (rows and rejects):")
+        for code, count in summary["reasons"].items():
+            print(f"  {code:<32} {count}")
+    if summary["top"]:
+        print("top 10:")
+        with _WidePandas():
+            print(pd.DataFrame(summary["top"]).to_string(index=False))
+    print(f"wrote {out} and {rejects}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astroad", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +204,31 @@ def build_parser() -> argparse.ArgumentParser:
     nbs.add_argument("--output", default="notebooks/outputs")
     nbs.add_argument("--timeout", type=int, default=3600)
     nbs.set_defaults(func=_cmd_notebooks)
+
+    sco = sub.add_parser("score", help="score a night of alerts with a saved bundle",
+                         description="Score alerts (Avro files or folders, nightly .tar.gz, "
+                                     "broker Parquet exports) with a saved ScoringPipeline; "
+                                     "writes a resumable Parquet dataset and a rejects "
+                                     "table beside it.")
+    sco.add_argument("inputs", nargs="+", metavar="INPUT")
+    sco.add_argument("--model", required=True, metavar="DIR",
+                     help="folder of a saved ScoringPipeline (bundle.save(DIR))")
+    sco.add_argument("--out", required=True, metavar="OUT.parquet",
+                     help="output dataset folder (rerun the same command to resume)")
+    where = sco.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="score on a local Dask cluster of N worker processes")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="score on a running Dask scheduler (e.g. tcp://127.0.0.1:8786)")
+    sco.add_argument("--partition-size", type=int, default=1000,
+                     help="alerts per partition and output file (default 1000)")
+    sco.add_argument("--class-probabilities", default=None, metavar="FILE",
+                     help="Parquet/CSV of outside top-class probabilities indexed by candid "
+                          "or objectId")
+    sco.add_argument("--restart", action="store_true",
+                     help="ignore a previous run in --out and start over")
+    sco.add_argument("--quiet", action="store_true", help="no progress bar")
+    sco.set_defaults(func=_cmd_score)
     return parser
 
 

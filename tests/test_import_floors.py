@@ -16,7 +16,7 @@ FLOORS = {
     "_config": 0, "store": 0, "data": 0,
     "features": 1,
     "models": 2, "training": 2, "io": 2,
-    "evaluation": 3, "active": 3, "scoring": 3, "plotting": 3, "scale": 3,
+    "evaluation": 3, "active": 3, "scoring": 3, "plotting": 3,
     "protocols": 4,
     "widgets": 5, "cli": 5,
 }

@@ -55,22 +55,60 @@ def normalize_triplets(images, mask=None, *, stretch=3.0):
     valid = torch.isfinite(x)
     if mask is not None:
         valid &= torch.as_tensor(np.asarray(mask, dtype=bool))
-    x = torch.where(valid, x, torch.tensor(float("nan")))
     n, c, h, w = x.shape
+    all_ok = bool(valid.all())
+    if not all_ok:  # invalid pixels become NaN (x may share memory with images: a copy)
+        x = torch.where(valid, x, torch.tensor(float("nan")))
     flat = x.reshape(n, c, h * w)
-    med = flat.nanmedian(dim=-1).values  # (N, C); NaN for all-invalid channels
-    dev = (flat - med[..., None]).abs()
-    scale = _MAD_TO_SIGMA * dev.nanmedian(dim=-1).values
-    # nanstd fallback: at least half the pixels equal (e.g. a flat, NaN-padded stamp)
-    count = valid.reshape(n, c, -1).sum(-1).clamp(min=1)
-    std = torch.sqrt(torch.nansum(dev ** 2, dim=-1) / count)
+    med = _nanmedian(flat)  # (N, C); NaN for all-invalid channels
+    dev = (flat - med[..., None]).abs_()
+    scale = _MAD_TO_SIGMA * _nanmedian(dev)
+    # nanstd fallback where the MAD is zero or undefined (at least half the pixels equal, e.g.
+    # a flat, NaN-padded stamp); computed for those channels only
     bad = ~torch.isfinite(scale) | (scale <= 1e-12)
-    scale = torch.where(bad, std, scale)
-    bad = ~torch.isfinite(scale) | (scale <= 1e-12)
-    scale = torch.where(bad, torch.ones_like(scale), scale)
+    if bad.any():
+        count = valid.reshape(n, c, -1)[bad].sum(-1).clamp(min=1)
+        scale[bad] = torch.sqrt(torch.nansum(dev[bad] ** 2, dim=-1) / count)
+        bad = ~torch.isfinite(scale) | (scale <= 1e-12)
+        scale = torch.where(bad, torch.ones_like(scale), scale)
+    del dev
     med = torch.nan_to_num(med, nan=0.0)
-    z = (x - med[..., None, None]) / scale[..., None, None]
-    z = stretch * torch.asinh(z / stretch)
-    z = torch.where(valid, z, torch.zeros(()))
-    all_valid = valid.all(dim=1, keepdim=True).to(torch.float32)
-    return torch.cat([z, all_valid], dim=1).numpy()
+    out = torch.empty((n, c + 1, h, w), dtype=torch.float32)
+    z = out[:, :c]
+    # in place, the same operations as stretch * asinh(((x - med) / scale) / stretch)
+    torch.sub(x, med[..., None, None], out=z)
+    z.div_(scale[..., None, None]).div_(stretch).asinh_().mul_(stretch)
+    if not all_ok:
+        z.masked_fill_(~valid, 0.0)
+    out[:, c] = valid.all(dim=1).to(torch.float32)
+    return out.numpy()
+
+
+def _nanmedian(values):
+    """``torch.nanmedian(values, dim=-1).values`` (the lower median of the non-NaN values),
+    ~7x faster on stamps: a numpy selection (``np.partition``) for the rows without NaN, a sort
+    for the few with NaN (edge-clipped stamps). The same values; only where +0.0 and -0.0 tie
+    may the other zero be picked (so an output pixel may be -0.0 instead of 0.0).
+
+    Parameters
+    ----------
+    values : torch.Tensor of shape (..., L), float32, finite or NaN
+
+    Returns
+    -------
+    torch.Tensor of shape (...), float32; NaN where a row is all NaN.
+    """
+    arr = values.numpy()
+    rows = arr.reshape(-1, arr.shape[-1])
+    out = np.full(rows.shape[0], np.nan, dtype=arr.dtype)
+    if rows.shape[1]:
+        n_valid = rows.shape[1] - np.isnan(rows).sum(axis=1)
+        full = n_valid == rows.shape[1]
+        kth = (rows.shape[1] - 1) // 2
+        if full.any():
+            out[full] = np.partition(rows[full], kth, axis=1)[:, kth]
+        partial = np.flatnonzero(~full & (n_valid > 0))
+        if partial.size:  # np.sort puts NaN last: the k-th valid value is at index k
+            ordered = np.sort(rows[partial], axis=1)
+            out[partial] = ordered[np.arange(partial.size), (n_valid[partial] - 1) // 2]
+    return torch.from_numpy(out.reshape(arr.shape[:-1]))

@@ -1,14 +1,35 @@
-"""Light-curve features (ALeRCE-style names) and the ALeRCE anomaly-detector preprocessing.
+"""Light-curve features (ALeRCE-style names) for any survey's bands, and the ALeRCE
+anomaly-detector preprocessing.
 
-:func:`extract_features` turns a :class:`~astroad_nb.data.lightcurves.LightCurves` container
-into one row of float64 features per object, computed by the Rust-backed ``light-curve``
-package on all cores. :class:`ALeRCEPreprocessor` is the fitted scaling + ``tanh`` squashing
+:func:`extract_features` turns light curves into one row of float64 features per object,
+computed by the Rust-backed ``light-curve`` package in parallel: each feature family runs as one
+batch over every object and band (``light-curve``'s ``many``). Its input is a
+:class:`~astroad_nb.data.lightcurves.LightCurves` container (magnitudes) or a long table of
+magnitudes or of fluxes. :class:`ALeRCEPreprocessor` is the fitted scaling + ``tanh`` squashing
 that the ALeRCE anomaly detectors (Perez-Carrasco et al. 2023) apply before their models.
 
-Feature naming
---------------
-Per-band features are ``{Feature}_{fid}`` with ALeRCE's filter ids: ``fid`` = 1 for g, 2 for
-r, 3 for i; any other band keeps its name (``Amplitude_u``). Magnitudes in mag, times in days.
+Bands and feature names
+-----------------------
+Per-band features are ``{Feature}_{suffix}``. The ZTF bands ``g``, ``r``, ``i`` take ALeRCE's
+filter id, 1 for g, 2 for r, 3 for i (``Amplitude_1``), as ALeRCE names them, unless the bands
+asked for include ``u``, ``z`` or ``y`` (an SDSS or Rubin ugrizy set: ``Amplitude_g``); every
+other band takes its canonical name (:func:`astroad_nb.data.bands.canonical_band`):
+``Amplitude_V`` (CRTS), ``_c``/``_o`` (ATLAS), ``_G``/``_BP``/``_RP`` (Gaia), ``_u`` ... ``_y``
+(Rubin). ZTF g, r plus ATLAS o are thus ``_1``, ``_2``, ``_o``. ``bands`` picks them:
+
+* a sequence (default ``("g", "r")``): these bands, their blocks of columns in this order;
+* ``None``: every band present in the data, blue to red;
+* a mapping ``{band in the data: feature band}`` treats one band as another: ``{"o": "r",
+  "r": "r"}`` merges ATLAS o into r (at equal times the band listed first wins); bands not in
+  the mapping are left out.
+
+Colours ``{a}-{b}_mean`` and ``{a}-{b}_max`` are taken for every pair of bands that are
+neighbours in effective wavelength (the one table, :data:`astroad_nb.data.bands.BANDS`), blue
+band first; a band without a wavelength there has no colour. An object with detections, none
+in the bands asked for, is an error (:class:`~astroad_nb.data.bands.UnknownBandError`), never a
+silent row of NaN.
+
+Magnitudes in mag, times in days.
 
 =================================== ========================================================
 name (per band, suffix ``_{fid}``)  meaning (``light-curve`` feature)
@@ -37,7 +58,7 @@ name (per band, suffix ``_{fid}``)  meaning (``light-curve`` feature)
 ``StetsonK``                        Stetson K
 ``n_det``                           number of detections
 ``Duration``                        last - first time (days)
-``min_mag``                         brightest magnitude
+``min_mag``                         brightest magnitude (``max_flux`` for fluxes)
 ``Period_band``                     best Lomb-Scargle period of the band (days); only
                                     with ``periodogram="full"``
 ``Power_band``                      its peak signal-to-noise: (P - mean P) / std P
@@ -57,18 +78,32 @@ name (per band, suffix ``_{fid}``)  meaning (``light-curve`` feature)
 =================================== ========================================================
 name (whole object)                 meaning
 =================================== ========================================================
-``Multiband_period``                best period (days) of the joint g+r periodogram (each
-                                    band's weighted mean subtracted, bands merged)
+``Multiband_period``                best period (days) of the joint periodogram of all bands
+                                    (each band's weighted mean subtracted, bands merged)
 ``Multiband_power``                 its peak signal-to-noise: (P - mean P) / std P
 ``Psi_eta``, ``Psi_CS``             Eta and Rcs of the merged curve folded at
                                     ``Multiband_period`` (low for clean periodic signals)
-``g-r_mean``                        ``Mean_1 - Mean_2`` (mag)
+``g-r_mean``                        ``Mean_1 - Mean_2`` (mag); ``{a}-{b}_mean`` in general
 ``g-r_max``                         ``min_mag_1 - min_mag_2``: colour at maximum brightness
 =================================== ========================================================
 
-With other ``bands`` the colours are ``{a}-{b}_mean`` / ``{a}-{b}_max`` for consecutive
-bands in the order given. :func:`feature_names` lists the columns for a configuration;
-:data:`FEATURE_NAMES` is the default list (g, r, periodogram on).
+:func:`feature_names` lists the columns for a configuration; :data:`FEATURE_NAMES` is the
+default list (g, r, periodogram on).
+
+Fluxes: features in flux space
+------------------------------
+A long table with ``flux, fluxerr`` columns (Rubin/ELAsTiCC ``FLUXCAL``/``FLUXCALERR``, forced
+photometry, any linear unit) has points of zero or negative flux, whose magnitude is
+undefined. Every per-band feature is then computed in flux space, on all points, by the same
+``light-curve`` features under the same names (units: flux, flux/day): amplitudes, moments,
+percentiles, slopes, Eta, Stetson K, reduced chi2, the periodograms and the DRW fit (sigma in
+flux units). Exceptions: ``max_flux`` (brightest point) replaces ``min_mag``; ``Meanvariance``
+and ``ExcessVar`` (divided by the mean flux) and ``PercentDifferenceFluxPercentile`` (divided
+by the median flux) are NaN where that mean or median is <= 0; SPM is fitted to
+``flux / max_flux`` (peak ~ 1 as for magnitudes; NaN when ``max_flux <= 0``); colours are
+magnitudes of flux ratios, ``-2.5 log10(Mean_a / Mean_b)`` and
+``-2.5 log10(max_flux_a / max_flux_b)`` (the zero point cancels; NaN unless both fluxes are
+> 0). :func:`feature_names` gives them with ``kind="flux"``.
 
 Periodogram grid
 ----------------
@@ -82,12 +117,22 @@ they are (the periodogram of a trend peaks at the lowest frequency).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from astroad_nb.data.bands import BAND_TO_ZTF_FID
+from astroad_nb.data.bands import (
+    BAND_TO_ZTF_FID,
+    ZTF_FID_TO_BAND,
+    UnknownBandError,
+    adjacent_band_pairs,
+    canonical_band,
+    sort_bands,
+)
 
 __all__ = [
     "FEATURE_NAMES",
@@ -95,6 +140,7 @@ __all__ = [
     "extract_features",
     "drw_fit",
     "ALeRCEPreprocessor",
+    "UnknownBandError",
 ]
 
 _FID = {band: str(fid) for band, fid in BAND_TO_ZTF_FID.items()}  # "g" -> "1"
@@ -151,10 +197,28 @@ _DRW_LAG_EDGES = np.logspace(-1.5, 3.5, 21)  # days: 20 log-spaced lag bins
 _DRW_TAU_GRID = np.logspace(-1.0, 4.0, 61)  # days: 0.083-dex steps
 _MIN_POINTS_SPM = 8  # VillarFit needs 8 points
 _MIN_POINTS_PERIODOGRAM = 5
+_KINDS = ("mag", "flux")
+_UGRIZY_ONLY = {"u", "z", "y"}  # bands of SDSS/Rubin that ZTF lacks: such sets name g by "g"
+_PEAK_NAME = {"mag": "min_mag", "flux": "max_flux"}
+# Per-band base names (every kind), longest first so that "LinearTrend_sigma_1" parses as
+# ("LinearTrend_sigma", "1") and not ("LinearTrend", "sigma_1").
+_PER_BAND_BASES = sorted(set(_SCALAR_NAMES + list(_PEAK_NAME.values()) + _PERIOD_BAND_NAMES
+                             + _SPM_NAMES + _DRW_NAMES), key=len, reverse=True)
+# flux-space features divided by the mean (or median) flux: undefined when it is <= 0
+_RELATIVE_TO_MEAN = ("Meanvariance", "ExcessVar")
+_RELATIVE_TO_MEDIAN = ("PercentDifferenceFluxPercentile",)
 
 
-def _suffix(band: str) -> str:
-    return _FID.get(band, band)
+def _band_suffixes(targets) -> dict[str, str]:
+    """Band -> column suffix: ALeRCE's fid for g, r, i unless the set is an SDSS/Rubin one
+    (has u, z or y), else the band name."""
+    ztf_named = not set(targets) & _UGRIZY_ONLY
+    return {b: _FID[b] if ztf_named and b in _FID else b for b in targets}
+
+
+def _suffix_band(suffix: str) -> str:
+    """Inverse of :func:`_band_suffixes` for one suffix ("1" -> "g", "V" -> "V")."""
+    return ZTF_FID_TO_BAND[int(suffix)] if suffix in ("1", "2", "3") else suffix
 
 
 def _periodogram_mode(periodogram) -> str:
@@ -167,36 +231,104 @@ def _periodogram_mode(periodogram) -> str:
     raise ValueError(f"periodogram must be True/'multiband', 'full' or False, got {periodogram!r}.")
 
 
-def feature_names(bands=("g", "r"), periodogram=True, *, spm=True, drw=True) -> list[str]:
+def _check_kind(kind) -> str:
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be 'mag' or 'flux', got {kind!r}.")
+    return kind
+
+
+def _as_band_list(bands):
+    """A str is one band; any other iterable lists bands."""
+    return [bands] if isinstance(bands, str) else list(bands)
+
+
+def _target_bands(bands) -> list[str]:
+    """Canonical feature bands of a ``bands=`` value (sequence or mapping), in order."""
+    if bands is None:
+        raise ValueError("bands=None means 'the bands of the data'; feature_names has no data: "
+                         "pass the bands, e.g. bands=('V',) or bands=lcs.bands.")
+    values = bands.values() if isinstance(bands, Mapping) else _as_band_list(bands)
+    targets = list(dict.fromkeys(canonical_band(b) for b in values))
+    if not targets:
+        raise ValueError("bands is empty; pass at least one band, e.g. bands=('g', 'r').")
+    return targets
+
+
+def _band_plan(bands, data_bands) -> list[tuple[str, list[str]]]:
+    """``[(feature band, [data bands feeding it, first wins at equal times]), ...]``."""
+    canon = {d: canonical_band(d) for d in data_bands}
+    if bands is None:
+        return [(t, [d for d in data_bands if canon[d] == t])
+                for t in sort_bands(canon.values())]
+    if isinstance(bands, Mapping):
+        plan: dict[str, list[str]] = {}
+        for source, target in bands.items():
+            src = canonical_band(source)
+            feeds = plan.setdefault(canonical_band(target), [])
+            feeds += [d for d in data_bands if canon[d] == src and d not in feeds]
+        if not plan:
+            raise ValueError("bands is an empty mapping; map at least one band, "
+                             "e.g. bands={'o': 'r'}.")
+        return list(plan.items())
+    return [(t, [d for d in data_bands if canon[d] == t]) for t in _target_bands(bands)]
+
+
+def feature_names(bands=("g", "r"), periodogram=True, *, spm=True, drw=True,
+                  kind="mag") -> list[str]:
     """Column names :func:`extract_features` returns for a configuration.
 
     Parameters
     ----------
-    bands : sequence of str, default=("g", "r")
+    bands : sequence of str, or mapping, default=("g", "r")
+        Feature bands (for a mapping, its values); see :func:`extract_features`.
     periodogram : bool or {"multiband", "full"}, default=True
     spm, drw : bool, default=True
         See :func:`extract_features`.
+    kind : {"mag", "flux"}, default="mag"
+        Magnitudes or fluxes in (``min_mag`` becomes ``max_flux``).
 
     Returns
     -------
     list of str
+
+    Raises
+    ------
+    ValueError
+        For ``bands=None`` (the bands of a data set: use :func:`extract_features`), an empty
+        ``bands``, or a bad ``periodogram`` / ``kind``.
+
+    Examples
+    --------
+    >>> feature_names(("V",), periodogram=False, spm=False, drw=False)[:2]
+    ['Amplitude_V', 'AndersonDarling_V']
+    >>> [n for n in feature_names(("RP", "BP", "G")) if n.endswith("_mean")]
+    ['BP-G_mean', 'G-RP_mean']
     """
     mode = _periodogram_mode(periodogram)
-    bands = [str(b).lower() for b in bands]
-    names = []
-    for band in bands:
-        per_band = (_SCALAR_NAMES + ["min_mag"] + (_PERIOD_BAND_NAMES if mode == "full" else [])
-                    + (_SPM_NAMES if spm else []) + (_DRW_NAMES if drw else []))
-        names += [f"{n}_{_suffix(band)}" for n in per_band]
+    kind = _check_kind(kind)
+    targets = _target_bands(bands)
+    suffix = _band_suffixes(targets)
+    per_band = (_SCALAR_NAMES + [_PEAK_NAME[kind]]
+                + (_PERIOD_BAND_NAMES if mode == "full" else [])
+                + (_SPM_NAMES if spm else []) + (_DRW_NAMES if drw else []))
+    names = [f"{n}_{suffix[band]}" for band in targets for n in per_band]
     if mode != "none":
         names += _MULTIBAND_NAMES
-    for a, b in zip(bands[:-1], bands[1:], strict=False):
+    for a, b in adjacent_band_pairs(targets):
         names += [f"{a}-{b}_mean", f"{a}-{b}_max"]
     return names
 
 
 #: Default feature columns (bands g and r, periodogram on).
 FEATURE_NAMES: list[str] = feature_names()
+
+
+def _split_bands(name: str):
+    """``(base, suffix)`` of a per-band feature column, or ``None`` for any other column."""
+    for base in _PER_BAND_BASES:
+        if name.startswith(base + "_") and len(name) > len(base) + 1:
+            return base, name[len(base) + 1:]
+    return None
 
 
 def _scalar_extractor():
@@ -238,23 +370,61 @@ def _periodograms(curves, *, min_period, oversampling, n_jobs, max_k=18):
     return out
 
 
-def _spm_fit(curves, *, n_jobs):
-    """VillarFit (SN parametric model) of each (t, m, e) curve in relative flux.
+def _flat(curves):
+    """Concatenated t, y, e of a list of curves and the points per curve."""
+    counts = np.array([c[0].size for c in curves], dtype=np.int64)
+    if not curves or counts.sum() == 0:
+        empty = np.empty(0)
+        return empty, empty, empty, counts
+    return (np.concatenate([c[0] for c in curves]), np.concatenate([c[1] for c in curves]),
+            np.concatenate([c[2] for c in curves]), counts)
 
-    Returns an array of shape (n_curves, 8) in :data:`_SPM_NAMES` order, NaN where a curve
-    has fewer than ``_MIN_POINTS_SPM`` points or the fit fails.
+
+def _unflat(t, y, e, counts):
+    """Inverse of :func:`_flat`: a list of (t, y, e) views."""
+    bounds = np.cumsum(counts)[:-1]
+    return list(zip(np.split(t, bounds), np.split(y, bounds), np.split(e, bounds), strict=True))
+
+
+def _segment_reduce(ufunc, values, counts):
+    """``ufunc.reduceat`` per non-empty segment; NaN for empty ones."""
+    out = np.full(counts.size, np.nan)
+    nonempty = counts > 0
+    if nonempty.any():
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        out[nonempty] = ufunc.reduceat(values, starts[nonempty])
+    return out
+
+
+def _spm_fit(curves, *, n_jobs, kind="mag"):
+    """VillarFit (SN parametric model) of each (t, y, e) curve in relative flux.
+
+    Magnitudes become ``10 ** (-0.4 (m - min m))``, fluxes ``flux / max flux``: the brightest
+    point is 1 either way (shape, not brightness). Returns an array of shape (n_curves, 8) in
+    :data:`_SPM_NAMES` order, NaN where a curve has fewer than ``_MIN_POINTS_SPM`` points, a
+    flux curve has no positive flux, or the fit fails.
     """
     import light_curve as lc
 
     out = np.full((len(curves), len(_SPM_NAMES)), np.nan)
-    idx = [i for i, c in enumerate(curves) if c[0].size >= _MIN_POINTS_SPM]
-    if not idx:
+    t, y, e, counts = _flat(curves)
+    fit = counts >= _MIN_POINTS_SPM
+    if kind == "flux":
+        fit &= _segment_reduce(np.maximum, y, counts) > 0
+    idx = np.flatnonzero(fit)
+    if not idx.size:
         return out
-    batch = []
-    for i in idx:
-        t, m, e = curves[i]
-        flux = 10.0 ** (-0.4 * (m - m.min()))  # brightest point = 1: shape, not brightness
-        batch.append((t - t[0], flux, np.maximum(flux * e / 1.0857, 1e-6)))
+    keep = np.repeat(fit, counts)
+    t, y, e, counts = t[keep], y[keep], e[keep], counts[idx]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    first_t = np.repeat(t[starts], counts)
+    if kind == "mag":  # the same element-wise operations as one curve at a time
+        flux = 10.0 ** (-0.4 * (y - np.repeat(np.minimum.reduceat(y, starts), counts)))
+        err = np.maximum(flux * e / 1.0857, 1e-6)
+    else:
+        peak = np.repeat(np.maximum.reduceat(y, starts), counts)
+        flux, err = y / peak, np.maximum(e / peak, 1e-6)
+    batch = _unflat(t - first_t, flux, err, counts)
     with np.errstate(all="ignore"):
         out[idx] = lc.VillarFit("lmsder").many(batch, fill_value=np.nan, sorted=True,
                                                check=False, n_jobs=n_jobs)
@@ -269,7 +439,9 @@ def drw_fit(curves, *, min_points=5):
     the pairs ``(i, i + k)`` for ``k`` in ``_DRW_OFFSETS`` give ``(m_j - m_i)^2 - e_i^2 - e_j^2``,
     averaged in 20 log-spaced lag bins (0.03-3000 d); ``tau`` is the value of a log grid
     (0.1-10^4 d) with the least count-weighted squared residual, ``sigma^2`` its closed-form
-    least-squares amplitude. Deterministic (no random draws) and vectorised over all curves.
+    least-squares amplitude. Deterministic (no random draws) and vectorised over all curves;
+    the tau grid search is one matrix product over the batch, so ``sigma`` can differ in its
+    last bit (1e-16 relative) between a curve fitted alone and in a batch (BLAS kernels).
 
     Parameters
     ----------
@@ -325,20 +497,135 @@ def drw_fit(curves, *, min_points=5):
     return out
 
 
+
+class _LongCurves:
+    """Per-object, per-band curves of a long DataFrame of magnitudes or fluxes.
+
+    The same cleaning as :class:`~astroad_nb.data.lightcurves.LightCurves` (rows with a
+    non-finite time, value or error, or a negative error, dropped; exact duplicate epochs
+    dropped, first kept; ids sorted), but bands keep their canonical spelling (``'G'`` is Gaia
+    G, not ZTF g) and values may be fluxes.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        cols = set(frame.columns)
+        has_mag, has_flux = {"mag", "magerr"} <= cols, {"flux", "fluxerr"} <= cols
+        missing = [c for c in ("object_id", "band", "time") if c not in cols]
+        if missing or has_mag == has_flux:
+            what = ("both mag/magerr and flux/fluxerr: drop one pair" if has_mag and has_flux
+                    else f"lacks column(s) {missing}" if missing
+                    else "lacks either mag, magerr or flux, fluxerr")
+            raise ValueError(
+                f"extract_features: the light-curve table {what}; it has {list(frame.columns)}. "
+                "Expected object_id, band, time and either mag, magerr (magnitudes) or flux, "
+                "fluxerr (any linear flux unit, e.g. Rubin FLUXCAL); rename the columns first.")
+        self.kind = "flux" if has_flux else "mag"
+        value, error = ("flux", "fluxerr") if has_flux else ("mag", "magerr")
+        raw_band = frame["band"]
+        if raw_band.isna().any():
+            raise ValueError(f"extract_features: {int(raw_band.isna().sum())} row(s) of the "
+                             "light-curve table have no band; fill or drop them.")
+        uniq = pd.unique(raw_band)
+        band = raw_band.map({u: canonical_band(u) for u in uniq}).to_numpy(dtype=object)
+        oid = frame["object_id"].astype(str).to_numpy(dtype=object)
+        t = pd.to_numeric(frame["time"], errors="coerce").to_numpy(np.float64)
+        y = pd.to_numeric(frame[value], errors="coerce").to_numpy(np.float64)
+        e = pd.to_numeric(frame[error], errors="coerce").to_numpy(np.float64)
+        good = np.isfinite(t) & np.isfinite(y) & np.isfinite(e) & (e >= 0)
+        self.n_dropped = {"non_finite": int((~good).sum()), "duplicates": 0}
+        oid_code, oid_uniq = pd.factorize(oid[good], sort=True)
+        band_code, _ = pd.factorize(band[good], sort=True)
+        t, y, e, band = t[good], y[good], e[good], band[good]
+        order = np.lexsort((t, band_code, oid_code))
+        oid_code, band_code, t = oid_code[order], band_code[order], t[order]
+        dup = np.zeros(order.size, dtype=bool)
+        dup[1:] = ((oid_code[1:] == oid_code[:-1]) & (band_code[1:] == band_code[:-1])
+                   & (t[1:] == t[:-1]))
+        self.n_dropped["duplicates"] = int(dup.sum())
+        keep = order[~dup]
+        self.ids = [str(i) for i in oid_uniq]
+        self._t, self._m, self._e = t[~dup], y[keep], e[keep]
+        self._b, self._code = band[keep], oid_code[~dup].astype(np.int64)
+        self.bands = sorted(pd.unique(self._b).tolist())
+
+    @property
+    def n_points(self) -> np.ndarray:
+        return np.bincount(self._code, minlength=len(self.ids))
+
+    def _band_lists(self, band):
+        mask = self._b == band
+        counts = np.bincount(self._code[mask], minlength=len(self.ids))
+        return _unflat(self._t[mask], self._m[mask], self._e[mask], counts), counts
+
+
+def _merge_sources(lists, n):
+    """One curve per object from several bands' curves (time-sorted; at equal times the
+    earlier list wins). Returns (curves, counts)."""
+    parts = [_flat(curves) for curves in lists]
+    t = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    e = np.concatenate([p[2] for p in parts])
+    code = np.concatenate([np.repeat(np.arange(n), p[3]) for p in parts])
+    order = np.lexsort((t, code))  # stable: equal times keep the list order
+    t, y, e, code = t[order], y[order], e[order], code[order]
+    keep = np.ones(t.size, dtype=bool)
+    keep[1:] = (code[1:] != code[:-1]) | (t[1:] != t[:-1])
+    t, y, e, code = t[keep], y[keep], e[keep], code[keep]
+    counts = np.bincount(code, minlength=n)
+    return _unflat(t, y, e, counts), counts
+
+
+def _merge_bands(band_curves, n):
+    """Per object: all bands merged, each band's weighted mean subtracted, time-sorted.
+
+    Vectorised over objects with the same operations, in the same order, as a loop over
+    objects (``np.add.reduceat`` sums a segment like ``np.sum``), so results are bit-identical.
+    """
+    ts, ys, es, codes = [], [], [], []
+    for curves in band_curves:
+        t, y, e, counts = _flat(curves)
+        if not t.size:
+            continue
+        w = 1.0 / np.maximum(e, 1e-3) ** 2
+        nonempty = counts > 0
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty]
+        mean = np.add.reduceat(w * y, starts) / np.add.reduceat(w, starts)
+        ts.append(t)
+        ys.append(y - np.repeat(mean, counts[nonempty]))
+        es.append(e)
+        codes.append(np.repeat(np.arange(n), counts))
+    if not ts:
+        empty = np.empty(0)
+        return [(empty, empty, empty)] * n
+    t, y, e, code = (np.concatenate(a) for a in (ts, ys, es, codes))
+    order = np.lexsort((t, code))  # stable, as a mergesort of each object's bands in order
+    t, y, e, code = t[order], y[order], e[order], code[order]
+    keep = np.ones(t.size, dtype=bool)  # the NFFT needs distinct times
+    keep[1:] = (code[1:] != code[:-1]) | (np.diff(t) > 0)
+    return _unflat(t[keep], y[keep], e[keep], np.bincount(code[keep], minlength=n))
+
+
 def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=True,
                      spm: bool = True, drw: bool = True,
                      min_period: float = 0.05, max_period: float = 1000.0,
-                     oversampling: float = 1.5) -> pd.DataFrame:
-    """Compute ALeRCE-style light-curve features for every object.
+                     oversampling: float = 1.5, on_unknown_band: str = "raise") -> pd.DataFrame:
+    """Compute ALeRCE-style light-curve features for every object, in any survey's bands.
 
     Parameters
     ----------
-    lcs : LightCurves
-        Light curves (see :mod:`astroad_nb.data.lightcurves`). Bands not in ``bands`` are
-        ignored.
-    bands : sequence of str, default=("g", "r")
-        Bands to compute per-band features for, in this order (colours use consecutive
-        pairs). A band absent from ``lcs`` gives NaN columns.
+    lcs : LightCurves or pandas.DataFrame
+        Light curves: a :class:`~astroad_nb.data.lightcurves.LightCurves` (magnitudes), or a
+        long table with columns ``object_id, band, time`` (MJD, days) and either
+        ``mag, magerr`` or ``flux, fluxerr`` (fluxes: every feature in flux space, see the
+        module docstring). A table keeps band spellings that a container lower-cases
+        (``'G'``, Gaia G, is not ``'g'``).
+    bands : sequence of str, mapping or None, default=("g", "r")
+        Bands to compute per-band features for: a sequence (in this order), ``None`` (every
+        band in the data, blue to red) or a mapping ``{data band: feature band}`` that treats
+        one band as another (several may feed one). Spellings are canonicalised
+        (:func:`astroad_nb.data.bands.canonical_band`: ``'v'`` is ``'V'``, ``'Y'`` is
+        ``'y'``). A band absent from the data gives NaN columns. Colours are taken between
+        neighbours in wavelength.
     n_jobs : int, default=-1
         Threads for ``light-curve``'s parallel ``many`` (-1: all cores).
     periodogram : bool or {"multiband", "full"}, default=True
@@ -363,16 +650,33 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
         CEP periods within 1 % for 85 / 78 / 82 % at ~4.2 s of periodogram per 10k objects
         on 2 cores; 1.5 -> 96 / 92 / 93 % at ~5.7 s; 2.0 -> 99 / 98 / 97 % at ~7.9 s.
         Sparse, long-baseline surveys (SDSS Stripe 82) need 4.
+    on_unknown_band : {"raise", "nan"}, default="raise"
+        An object with detections, none of them in ``bands``: ``"raise"`` an
+        :class:`~astroad_nb.data.bands.UnknownBandError` naming the objects and their bands;
+        ``"nan"``: keep it as a NaN row, warn, and list it in
+        ``result.attrs["unknown_band_objects"]`` (``{object_id: [bands]}``) so that a batch
+        (a night of alerts) can report a reason per object.
 
     Returns
     -------
     pandas.DataFrame
-        Shape ``(len(lcs), len(feature_names(bands, periodogram)))``, float64, indexed by
-        ``object_id`` in ``lcs.ids`` order. Undefined values (too few points, a missing band,
-        constant curves) are NaN, never an error; infinite values are turned into NaN.
-        Objects with fewer than two detections over ``bands`` (empty or one-point curves)
-        get an all-NaN row. A band missing from an otherwise observed object has
-        ``n_det_{fid} = 0`` and NaN elsewhere.
+        Shape ``(n_objects, len(feature_names(bands, periodogram, kind=kind)))``, float64,
+        indexed by ``object_id`` in ``lcs.ids`` order (sorted ids for a table). Undefined
+        values (too few points, a missing band, constant curves) are NaN, never an error;
+        infinite values are turned into NaN. Objects with fewer than two detections over
+        ``bands`` (empty or one-point curves) get an all-NaN row. A band missing from an
+        otherwise observed object has ``n_det_{fid} = 0`` and NaN elsewhere.
+        ``attrs`` holds ``bands`` (the feature bands), ``kind`` (``"mag"``/``"flux"``) and,
+        for a table, ``n_dropped`` (``{"non_finite": rows, "duplicates": rows}`` removed).
+
+    Raises
+    ------
+    UnknownBandError
+        With ``on_unknown_band="raise"``, when an object's detections all lie outside
+        ``bands`` (e.g. CRTS ``V`` curves and the default ``("g", "r")``): pass
+        ``bands=None``, the data's bands, or a mapping.
+    ValueError
+        A table without the needed columns, a row without a band, or bad parameters.
 
     Examples
     --------
@@ -383,97 +687,148 @@ def extract_features(lcs, *, bands=("g", "r"), n_jobs: int = -1, periodogram=Tru
     True
     """
     mode = _periodogram_mode(periodogram)
-    bands = [str(b).lower() for b in bands]
-    ids = lcs.ids
+    if on_unknown_band not in ("raise", "nan"):
+        raise ValueError(f"on_unknown_band must be 'raise' or 'nan', got {on_unknown_band!r}.")
+    curves_in = _LongCurves(lcs) if isinstance(lcs, pd.DataFrame) else lcs
+    kind = getattr(curves_in, "kind", "mag")
+    ids = list(curves_in.ids)
     n = len(ids)
+    data_bands = list(curves_in.bands)
+    plan = _band_plan(bands, data_bands)
+    targets = [t for t, _ in plan]
+    if not targets:
+        raise ValueError("extract_features: bands=None takes the bands of the data, and these "
+                         "light curves hold no detection; pass the bands, e.g. bands=('g', 'r').")
+    suffix = _band_suffixes(targets)
+    lists, counts = {}, {}
+    for target, sources in plan:
+        if len(sources) == 1:
+            lists[target], counts[target] = curves_in._band_lists(sources[0])
+        elif sources:
+            lists[target], counts[target] = _merge_sources(
+                [curves_in._band_lists(s)[0] for s in sources], n)
+        else:  # a band absent from the data: empty curves, NaN features
+            empty = np.empty(0)
+            lists[target] = [(empty, empty, empty)] * n
+            counts[target] = np.zeros(n, dtype=np.int64)
+    unknown = _unknown_band_objects(curves_in, ids, plan, counts, data_bands)
+    if unknown and on_unknown_band == "raise":
+        found = sorted({b for bs in unknown.values() for b in bs})
+        some = dict(list(unknown.items())[:5])
+        raise UnknownBandError(
+            f"{len(unknown)} of {n} object(s) have detections only in band(s) {found}, none in "
+            f"the bands asked for {targets} (e.g. {some}); their features would be all NaN. "
+            f"Pass bands={found if len(found) > 1 else tuple(found)!r} (or bands=None for the "
+            "data's own bands), a mapping such as bands={'V': 'g'} to treat one band as "
+            "another, or on_unknown_band='nan' to keep them as NaN rows.",
+            object_ids=list(unknown), found=found, expected=targets)
+
     columns = {}
-    extractor = _scalar_extractor()
-    per_band_curves = {}
-    for band in bands:
-        curves, counts = lcs._band_lists(band)
-        per_band_curves[band] = curves
-        sfx = _suffix(band)
-        values = extractor.many(curves, fill_value=np.nan, sorted=True, check=False,
-                                n_jobs=n_jobs) if n else np.empty((0, len(_SCALAR_NAMES)))
+    scalar = _scalar_values([lists[t] for t in targets], n, n_jobs)
+    for k, target in enumerate(targets):
+        values, sfx = scalar[k], suffix[target]
         for j, name in enumerate(_SCALAR_NAMES):
             columns[f"{name}_{sfx}"] = values[:, j]
-        min_mag = np.full(n, np.nan)
-        nonempty = counts > 0
-        if nonempty.any():
-            mags = np.concatenate([c[1] for c in curves])
-            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            min_mag[nonempty] = np.minimum.reduceat(mags, starts[nonempty])
-        columns[f"min_mag_{sfx}"] = min_mag
-        if mode == "full":
-            pg = _periodograms(curves, min_period=min_period, oversampling=oversampling,
-                               n_jobs=n_jobs)
-            period = pg[:, 0]
-            pg[period > max_period, :] = np.nan
-            for j, name in enumerate(_PERIOD_BAND_NAMES):
-                columns[f"{name}_{sfx}"] = pg[:, j]
-        if spm:
-            for name in _SPM_NAMES:
-                columns[f"{name}_{sfx}"] = None  # placeholder, filled below in one batch
+        peak_fn = np.minimum if kind == "mag" else np.maximum
+        flat_y = _flat(lists[target])[1]
+        columns[f"{_PEAK_NAME[kind]}_{sfx}"] = _segment_reduce(peak_fn, flat_y, counts[target])
+        if kind == "flux":
+            _undefine_relative(columns, sfx)
         if drw:
-            dr = drw_fit(curves)
+            dr = drw_fit(lists[target])
             for j, name in enumerate(_DRW_NAMES):
                 columns[f"{name}_{sfx}"] = dr[:, j]
-    if spm and n:  # one VillarFit batch over all bands: better thread use
-        all_curves = [c for b in bands for c in per_band_curves[b]]
-        res = _spm_fit(all_curves, n_jobs=n_jobs)
-        for k, band in enumerate(bands):
+    if spm:  # one VillarFit batch over all bands: better thread use
+        all_curves = [c for t in targets for c in lists[t]]
+        res = _spm_fit(all_curves, n_jobs=n_jobs, kind=kind)
+        for k, target in enumerate(targets):
             for j, name in enumerate(_SPM_NAMES):
-                columns[f"{name}_{_suffix(band)}"] = res[k * n:(k + 1) * n, j]
-    elif spm:
-        for band in bands:
-            for name in _SPM_NAMES:
-                columns[f"{name}_{_suffix(band)}"] = np.empty(0)
-    if mode != "none":
-        merged = _merge_bands([per_band_curves[b] for b in bands], n)
-        pg = _periodograms(merged, min_period=min_period, oversampling=oversampling,
-                           n_jobs=n_jobs)
+                columns[f"{name}_{suffix[target]}"] = res[k * n:(k + 1) * n, j]
+    if mode != "none":  # the band periodograms and the merged one: one batch
+        merged = _merge_bands([lists[t] for t in targets], n)
+        per_band = [c for t in targets for c in lists[t]] if mode == "full" else []
+        pg = _periodograms(per_band + merged, min_period=min_period,
+                           oversampling=oversampling, n_jobs=n_jobs)
         pg[pg[:, 0] > max_period, :] = np.nan
+        for k, target in enumerate(targets if mode == "full" else []):
+            for j, name in enumerate(_PERIOD_BAND_NAMES):
+                columns[f"{name}_{suffix[target]}"] = pg[k * n:(k + 1) * n, j]
         for j, name in enumerate(_MULTIBAND_NAMES):
-            columns[name] = pg[:, j]
-    for a, b in zip(bands[:-1], bands[1:], strict=False):
-        columns[f"{a}-{b}_mean"] = columns[f"Mean_{_suffix(a)}"] - columns[f"Mean_{_suffix(b)}"]
-        columns[f"{a}-{b}_max"] = (columns[f"min_mag_{_suffix(a)}"]
-                                   - columns[f"min_mag_{_suffix(b)}"])
-    frame = pd.DataFrame(columns, index=pd.Index(ids, name="object_id"), dtype=np.float64)
-    frame = frame[feature_names(bands, mode, spm=spm, drw=drw)]
-    values = frame.to_numpy(dtype=np.float64, copy=True)
+            columns[name] = pg[len(per_band):, j]
+    peak = _PEAK_NAME[kind]
+    for a, b in adjacent_band_pairs(targets):
+        sa, sb = suffix[a], suffix[b]
+        if kind == "mag":
+            columns[f"{a}-{b}_mean"] = columns[f"Mean_{sa}"] - columns[f"Mean_{sb}"]
+            columns[f"{a}-{b}_max"] = columns[f"{peak}_{sa}"] - columns[f"{peak}_{sb}"]
+        else:
+            columns[f"{a}-{b}_mean"] = _flux_colour(columns[f"Mean_{sa}"], columns[f"Mean_{sb}"])
+            columns[f"{a}-{b}_max"] = _flux_colour(columns[f"{peak}_{sa}"],
+                                                   columns[f"{peak}_{sb}"])
+    names = feature_names(targets, mode, spm=spm, drw=drw, kind=kind)
+    values = np.empty((n, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        values[:, j] = columns[name]
     values[~np.isfinite(values)] = np.nan
     # fewer than two detections in all bands: no variability information -> all-NaN row
-    n_total = sum(columns[f"n_det_{_suffix(b)}"] for b in bands) if bands else np.zeros(n)
+    n_total = sum(columns[f"n_det_{suffix[t]}"] for t in targets)
     values[np.asarray(n_total) < 2] = np.nan
-    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+    frame = pd.DataFrame(values, index=pd.Index(ids, name="object_id"), columns=names)
+    frame.attrs["bands"] = list(targets)
+    frame.attrs["kind"] = kind
+    if isinstance(curves_in, _LongCurves):  # what cleaning the table dropped
+        frame.attrs["n_dropped"] = dict(curves_in.n_dropped)
+    if unknown:
+        warnings.warn(f"extract_features: {len(unknown)} object(s) have detections only outside "
+                      f"the bands {targets}; their rows are NaN (see "
+                      "result.attrs['unknown_band_objects']).", UserWarning, stacklevel=2)
+        frame.attrs["unknown_band_objects"] = unknown
+    return frame
 
 
-def _merge_bands(band_curves, n):
-    """Per object: all bands merged, each band's weighted mean subtracted, time-sorted."""
-    merged = []
-    for i in range(n):
-        ts, ms, es = [], [], []
-        for curves in band_curves:
-            t, m, e = curves[i]
-            if t.size == 0:
-                continue
-            w = 1.0 / np.maximum(e, 1e-3) ** 2
-            ts.append(t)
-            ms.append(m - np.sum(w * m) / np.sum(w))
-            es.append(e)
-        if not ts:
-            empty = np.empty(0)
-            merged.append((empty, empty, empty))
-            continue
-        t = np.concatenate(ts)
-        order = np.argsort(t, kind="mergesort")
-        t = t[order]
-        keep = np.concatenate([[True], np.diff(t) > 0])  # the NFFT needs distinct times
-        merged.append((np.ascontiguousarray(t[keep]),
-                       np.ascontiguousarray(np.concatenate(ms)[order][keep]),
-                       np.ascontiguousarray(np.concatenate(es)[order][keep])))
-    return merged
+def _scalar_values(band_lists, n, n_jobs):
+    """The scalar ``light-curve`` features of every band's curves in one parallel batch."""
+    if not n:
+        return [np.empty((0, len(_SCALAR_NAMES))) for _ in band_lists]
+    curves = [c for lst in band_lists for c in lst]
+    values = _scalar_extractor().many(curves, fill_value=np.nan, sorted=True, check=False,
+                                      n_jobs=n_jobs)
+    return [values[k * n:(k + 1) * n] for k in range(len(band_lists))]
+
+
+def _undefine_relative(columns, sfx):
+    """Flux space: features divided by a mean / median flux <= 0 are undefined."""
+    with np.errstate(invalid="ignore"):
+        bad_mean = ~(columns[f"Mean_{sfx}"] > 0)
+        bad_median = ~(columns[f"Median_{sfx}"] > 0)
+    for name in _RELATIVE_TO_MEAN:
+        columns[f"{name}_{sfx}"] = np.where(bad_mean, np.nan, columns[f"{name}_{sfx}"])
+    for name in _RELATIVE_TO_MEDIAN:
+        columns[f"{name}_{sfx}"] = np.where(bad_median, np.nan, columns[f"{name}_{sfx}"])
+
+
+def _flux_colour(flux_a, flux_b):
+    """``-2.5 log10(a / b)`` where both fluxes are > 0, else NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (flux_a > 0) & (flux_b > 0)
+        return np.where(ok, -2.5 * np.log10(np.where(ok, flux_a / flux_b, 1.0)), np.nan)
+
+
+def _unknown_band_objects(curves_in, ids, plan, counts, data_bands) -> dict:
+    """``{object_id: [its bands]}`` for objects with detections, none in the feature bands."""
+    used = np.zeros(len(ids), dtype=np.int64)
+    for target, _ in plan:
+        used += counts[target]
+    total = np.asarray(curves_in.n_points, dtype=np.int64)
+    bad = np.flatnonzero((total > 0) & (used == 0))
+    if not bad.size:
+        return {}
+    found: dict[int, list[str]] = {int(i): [] for i in bad}
+    for band in data_bands:
+        present = curves_in._band_lists(band)[1][bad] > 0
+        for i in bad[present]:
+            found[int(i)].append(canonical_band(band))
+    return {ids[i]: bands for i, bands in found.items()}
 
 
 class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
@@ -513,6 +868,14 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         Learnt ranges (in log10 where ``log_`` is True).
     log_ : ndarray of bool, shape (n_features_out,)
     n_features_in_ : int
+    bands_ : list of str
+        Bands whose per-band light-curve features (``*_1``, ``*_V`` ...) are among the kept
+        columns (``['g', 'r']`` for ZTF features; empty for other tables). ``transform``
+        refuses, with an :class:`~astroad_nb.data.bands.UnknownBandError`, features of other
+        bands only, rows whose only data lie in other bands, and objects that
+        :func:`extract_features` marked as having no detection in its bands (``attrs``
+        ``"unknown_band_objects"``): such rows would otherwise become a silent row of
+        ``fill_value``.
 
     Examples
     --------
@@ -639,6 +1002,7 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         self.lo_ = np.asarray(lo, dtype=np.float64)
         self.hi_ = np.asarray(hi, dtype=np.float64)
         self.log_ = np.asarray(logs, dtype=bool)
+        self.bands_ = _bands_of(self.feature_names_out_)
         return self
 
     def transform(self, X):
@@ -656,11 +1020,17 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
 
         Raises
         ------
+        UnknownBandError
+            When a DataFrame holds light-curve features of bands other than ``bands_`` only,
+            or rows whose only data (or detections, per ``X.attrs``) lie in other bands;
+            the message names the bands and the objects.
         ValueError
             When a DataFrame lacks fitted columns (the message names them).
         """
         check_is_fitted(self, "feature_names_out_")
         frame = self._as_frame(X, fitting=False)
+        if isinstance(X, pd.DataFrame) and self.bands_:
+            self._check_bands(X)
         cols = list(self.feature_names_out_)
         missing = [c for c in cols if c not in frame.columns]
         if missing:
@@ -677,6 +1047,53 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(z, index=X.index, columns=cols)
         return z
+
+    def _check_bands(self, X):
+        fitted = {_split_bands(str(c))[1] for c in self.feature_names_out_
+                  if _split_bands(str(c)) is not None}
+        expected = list(self.bands_)
+        unknown = X.attrs.get("unknown_band_objects") or {}
+        hit = [i for i in X.index if str(i) in unknown]
+        if hit:
+            found = sorted({b for i in hit for b in unknown[str(i)]})
+            raise UnknownBandError(
+                f"{len(hit)} object(s) of X have detections only in band(s) {found}, which this "
+                f"ALeRCEPreprocessor was not fitted on (it knows {expected}): e.g. "
+                f"{[str(i) for i in hit[:5]]}. Drop them (X.drop(index=...)) or score them with "
+                "a model fitted on their bands.", object_ids=hit, found=found, expected=expected)
+        by_suffix: dict[str, list] = {}
+        for col in X.columns:
+            parsed = _split_bands(str(col))
+            if parsed is not None:
+                by_suffix.setdefault(parsed[1], []).append(col)
+        other = [s for s in by_suffix if s not in fitted]
+        if not other:
+            return
+        other_bands = [_suffix_band(s) for s in other]
+        if not set(by_suffix) & fitted:
+            mapping = {other_bands[0]: expected[0]} | {b: b for b in expected[1:]}
+            raise UnknownBandError(
+                f"ALeRCEPreprocessor was fitted on the light-curve features of band(s) "
+                f"{expected}; X holds features of band(s) {other_bands} only. Extract the "
+                f"features with bands={tuple(expected)!r}, or with a mapping that treats your "
+                f"band as one of them (e.g. bands={mapping!r}), or fit a preprocessor on "
+                "these bands.", found=other_bands, expected=expected)
+        known = [c for c in X.columns if (p := _split_bands(str(c))) is not None and p[1] in fitted]
+        extra = [c for s in other for c in by_suffix[s]]
+
+        def has_data(cols):
+            values = X[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+            return np.isfinite(values).any(axis=1)
+
+        bad = has_data(extra) & ~has_data(known)
+        if bad.any():
+            ids = [str(i) for i in X.index[bad]]
+            raise UnknownBandError(
+                f"{len(ids)} row(s) of X have light-curve features only in band(s) "
+                f"{other_bands}, none in the band(s) {expected} this ALeRCEPreprocessor was "
+                f"fitted on (e.g. {ids[:5]}); they would become rows of fill_value. Drop them "
+                "or score them with a model fitted on their bands.",
+                object_ids=ids, found=other_bands, expected=expected)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the kept features (ndarray of str)."""
@@ -700,3 +1117,11 @@ class ALeRCEPreprocessor(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = np.asarray(attrs["feature_names_out"], dtype=object)
         self.dropped_features_ = dict(attrs["dropped_features"])
         self.lo_, self.hi_, self.log_ = arrays["lo_"], arrays["hi_"], arrays["log_"]
+        self.bands_ = _bands_of(self.feature_names_out_)
+
+
+def _bands_of(names) -> list[str]:
+    """Bands of the per-band light-curve feature columns among ``names``, in order."""
+    suffixes = dict.fromkeys(parsed[1] for c in names
+                             if (parsed := _split_bands(str(c))) is not None)
+    return [_suffix_band(s) for s in suffixes]

@@ -35,7 +35,7 @@ Conventions
 
 from astroad_nb.data.alerts.avro import read_alerts
 from astroad_nb.data.alerts.containers import CHANNELS, CutoutSet
-from astroad_nb.data.alerts.cutouts import ZTF_QUADRANT_NX, ZTF_QUADRANT_NY  # noqa: F401
+from astroad_nb.data.alerts.cutouts import ZTF_QUADRANT_NX, ZTF_QUADRANT_NY, decode_stamp  # noqa: F401
 from astroad_nb.data.alerts.kinds import BOGUS_KINDS, REAL_KINDS
 from astroad_nb.data.alerts.scene import _library  # noqa: F401  (benchmarks clear its cache)
 from astroad_nb.data.alerts.simulate import simulate_triplets
@@ -47,6 +47,7 @@ __all__ = [
     "REAL_KINDS",
     "CHANNELS",
     "CutoutSet",
+    "decode_stamp",
     "read_alerts",
     "read_stamp_table",
     "read_triplet_array",
