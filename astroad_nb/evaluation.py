@@ -955,3 +955,70 @@ def histogram_overlap_by_bin(a, b, group_a, group_b, edges=SEED_MASS_EDGES,
 
 __all__ += ["SEED_OVERLAP_BINS", "SEED_MASS_EDGES", "histogram_overlap",
             "histogram_overlap_by_bin"]
+
+
+# --------------------------------------------------------------------------- active discovery
+def discovery_curve(interesting_in_order, budget=None) -> np.ndarray:
+    """True anomalies found vs labels given: the running count of interesting objects shown.
+
+    Parameters
+    ----------
+    interesting_in_order : array-like of bool, shape (n_shown,)
+        Truth of each object in the order a ranker showed them.
+    budget : int, optional
+        Length of the curve; a session that stopped early (every object shown) keeps its
+        last count. Default ``n_shown``.
+
+    Returns
+    -------
+    ndarray of int64, shape (budget,)
+        Element ``k - 1`` = interesting objects among the first ``k`` shown.
+
+    Examples
+    --------
+    >>> discovery_curve([False, True, True], budget=5).tolist()
+    [0, 1, 2, 2, 2]
+    """
+    hits = np.asarray(interesting_in_order, dtype=bool).ravel()
+    budget = hits.size if budget is None else int(budget)
+    if budget < 0:
+        raise ValueError(f"budget must be >= 0, got {budget}.")
+    found = np.cumsum(hits[:budget], dtype=np.int64)
+    if found.size < budget:
+        found = np.concatenate([found, np.full(budget - found.size, found[-1] if found.size
+                                               else 0, dtype=np.int64)])
+    return found
+
+
+def discovery_table(curves, at=(10, 25, 50)) -> pd.DataFrame:
+    """Interesting objects found after ``k`` labels: mean, std, min and max over seeds.
+
+    Parameters
+    ----------
+    curves : dict[(str, str), array-like of shape (n_seeds, budget)]
+        ``(data set, method)`` -> one :func:`discovery_curve` per seed.
+    at : sequence of int, default=(10, 25, 50)
+        Label counts to report (those beyond a curve's budget are NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(dataset, method)`` in the order given; columns ``found@{k}_mean``,
+        ``found@{k}_std`` (population std over seeds), ``found@{k}_min``, ``found@{k}_max``
+        for each ``k``, and ``n_seeds``.
+    """
+    rows, index = [], []
+    for key, arr in curves.items():
+        arr = np.atleast_2d(np.asarray(arr, dtype=float))
+        row = {}
+        for k in at:
+            col = arr[:, k - 1] if 0 < k <= arr.shape[1] else np.full(arr.shape[0], np.nan)
+            row.update({f"found@{k}_mean": col.mean(), f"found@{k}_std": col.std(),
+                        f"found@{k}_min": col.min(), f"found@{k}_max": col.max()})
+        row["n_seeds"] = arr.shape[0]
+        rows.append(row)
+        index.append(tuple(key))
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["dataset", "method"]))
+
+
+__all__ += ["discovery_curve", "discovery_table"]
