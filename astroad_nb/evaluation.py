@@ -1022,3 +1022,101 @@ def discovery_table(curves, at=(10, 25, 50)) -> pd.DataFrame:
 
 
 __all__ += ["discovery_curve", "discovery_table"]
+
+
+# --------------------------------------------------------------------------- per-cell detection
+def per_cell_detection(y_true, scores, cells, *, names=None) -> pd.DataFrame:
+    """ROC-AUC and PR-AUC of anomaly scores within each cell (e.g. machine id x SNR).
+
+    Each cell is ranked on its own: scores of different cells never compete, as the
+    contextual-novelty seed evaluates each of its 48 (machine id x SNR) cells.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (n,)
+        1 anomalous / 0 normal.
+    scores : array-like of float, shape (n,)
+        Anomaly scores (higher = more anomalous).
+    cells : array-like of shape (n,) or (n, n_keys), or pandas.DataFrame
+        The cell of each row (one key, several key columns, or a frame of key columns).
+    names : sequence of str, optional
+        Index names (default: the frame's column names, else ``cell`` / ``cell_<k>``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell, sorted by key: ``n_normal``, ``n_abnormal``, ``roc_auc`` (NaN with one
+        class), ``pr_auc`` (average precision; NaN without anomalies).
+
+    Examples
+    --------
+    >>> t = per_cell_detection([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], ["a", "a", "b", "b"])
+    >>> t["roc_auc"].tolist(), t["pr_auc"].tolist(), t.index.tolist()
+    ([1.0, 0.0], [1.0, 0.5], ['a', 'b'])
+    """
+    y = _as_binary_truth(y_true)
+    s = np.asarray(scores, dtype=float).ravel()
+    _check_lengths(y, s)
+    if isinstance(cells, pd.DataFrame):
+        keys = cells.reset_index(drop=True)
+        names = list(names) if names is not None else [str(c) for c in keys.columns]
+        keys.columns = names
+    else:
+        arr = np.asarray(cells, dtype=object)
+        arr = arr.reshape(len(arr), -1)
+        if names is None:
+            names = ["cell"] if arr.shape[1] == 1 else [f"cell_{k}" for k in range(arr.shape[1])]
+        keys = pd.DataFrame(arr, columns=list(names))
+    if len(keys) != len(y):
+        raise ValueError(f"cells has {len(keys)} rows but y_true has {len(y)}.")
+    rows, index = [], []
+    for key, part in keys.groupby(list(names), sort=True).indices.items():
+        yy, ss = y[part], s[part]
+        rows.append({"n_normal": int((yy == 0).sum()), "n_abnormal": int((yy == 1).sum()),
+                     "roc_auc": auroc(yy, ss), "pr_auc": average_precision(yy, ss)})
+        index.append(key if isinstance(key, tuple) else (key,))
+    if len(names) == 1:
+        idx = pd.Index([k[0] for k in index], name=names[0])
+    else:
+        idx = pd.MultiIndex.from_tuples(index, names=list(names))
+    return pd.DataFrame(rows, index=idx, columns=["n_normal", "n_abnormal", "roc_auc",
+                                                   "pr_auc"])
+
+
+def average_rank(values, *, by, within, higher_is_better=True) -> pd.Series:
+    """Mean rank of each method over the groups it is compared in (1 = best; ties averaged).
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        Long table with a metric column, the method column ``by`` and the group columns.
+    by : str
+        Column naming the method (e.g. ``"variant"``).
+    within : str or list of str
+        Columns naming one comparison (e.g. ``["seed", "snr_db", "machine_type",
+        "machine_id"]``): methods are ranked among each other inside it.
+    higher_is_better : bool, default=True
+
+    Returns
+    -------
+    pandas.Series
+        Index = method (order of first appearance), the mean rank; groups where a method's
+        value is NaN leave that method out of the group's ranking.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"m": ["a", "b", "a", "b"], "g": [0, 0, 1, 1], "v": [.9, .8, .7, .7]})
+    >>> average_rank(t["v"].to_frame().assign(m=t["m"], g=t["g"]), by="m", within="g").tolist()
+    [1.25, 1.75]
+    """
+    metric = [c for c in values.columns if c != by and c not in np.atleast_1d(within)]
+    if len(metric) != 1:
+        raise ValueError(f"average_rank needs exactly one metric column beside {by!r} and "
+                         f"{within!r}; found {metric}.")
+    ranks = values.groupby(within)[metric[0]].rank(ascending=not higher_is_better,
+                                                  method="average")
+    order = list(dict.fromkeys(values[by]))
+    return ranks.groupby(values[by]).mean().reindex(order).rename("rank")
+
+
+__all__ += ["per_cell_detection", "average_rank"]

@@ -73,7 +73,8 @@ def test_panel_states_load_without_ipywidgets():
 
     code = ("import sys; sys.modules['ipywidgets'] = None\n"
             "import astroad_nb.widgets.stream_state, astroad_nb.widgets.browser_state, "
-            "astroad_nb.widgets.labeling_state\n"
+            "astroad_nb.widgets.labeling_state, astroad_nb.widgets.reconstruction_state, "
+            "astroad_nb.widgets.context_state\n"
             "assert 'astroad_nb.widgets.streams' not in sys.modules\n"
             "print('ok')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

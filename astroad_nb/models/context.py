@@ -130,6 +130,22 @@ def _as_context(context, n, *, name="context"):
     return c
 
 
+def _as_context_vectors(context, n, *, name="context"):
+    """Validate one finite float context vector per row; returns float32 of shape (n, K)."""
+    c = np.asarray(context)
+    if c.ndim != 2 or c.shape[0] != n or c.shape[1] < 1:
+        raise ValueError(f"{name} must be 2-D (n_rows, K) with one context vector per row of "
+                         f"X ({n}) for conditioning='vector', got shape {c.shape}.")
+    if c.dtype.kind not in "iufb":
+        raise ValueError(f"{name} must hold numbers (e.g. class probabilities), got dtype "
+                         f"{c.dtype}.")
+    c = c.astype(np.float32)
+    if not np.all(np.isfinite(c)):
+        raise ValueError(f"{name} must be finite; it has {int((~np.isfinite(c)).sum())} "
+                         "NaN/inf entries.")
+    return c
+
+
 def _file_index(files):
     """``(file_ids, inverse)``: files in the order of their first row, and each row's file."""
     files = np.asarray(files)
@@ -344,8 +360,17 @@ class FiLMAutoEncoderNet(nn.Module):
                 [b(self.contexts) for b in self.betas])
 
     def forward(self, x, context):
-        """Reconstruction of ``x`` (n, n_features) under ``context`` (n,) int64 indices."""
-        gammas, betas = self.film_tables()
+        """Reconstruction of ``x`` (n, n_features) under ``context``.
+
+        ``context`` is (n,) int64 indices into ``contexts``, or (n, context_dim) floating
+        context vectors (``conditioning="vector"``), mapped row by row.
+        """
+        if context.is_floating_point() and context.ndim == 2:
+            gammas = [g(context) for g in self.gammas]
+            betas = [b(context) for b in self.betas]
+            context = torch.arange(len(x), device=x.device)  # row i takes modulation row i
+        else:
+            gammas, betas = self.film_tables()
         h, k = x, -1
         for layer in (*self.encoder, *self.decoder):
             h = layer(h)
@@ -395,11 +420,15 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
     ----------
     hidden_dims : tuple of int, default=(64, 64)
     latent_dim : int, default=8
-    conditioning : {"onehot", "embedding"}, default="onehot"
+    conditioning : {"onehot", "embedding", "vector"}, default="onehot"
         Context vector of context k: the k-th one-hot code, or the k-th row of the frozen
-        embedding given to :meth:`fit` (e.g. ``ContextPredictor.embedding_``).
+        embedding given to :meth:`fit` (e.g. ``ContextPredictor.embedding_``). ``"vector"``:
+        ``context`` is itself an (n, K) float array per row (e.g. a classifier's class
+        probabilities) and γ, β are linear maps of that row; a one-hot row gives exactly the
+        ``"onehot"`` model's modulation of that context.
     n_contexts : int or None, default=None
-        Size of the one-hot code (None: largest training context + 1).
+        Size of the one-hot code (None: largest training context + 1); with
+        ``"vector"``, the expected K (None: the training context's width).
     epochs : int, default=100
     batch_size : int, default=256
     lr : float, default=1e-4
@@ -419,8 +448,10 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
     ----------
     network_ : FiLMAutoEncoderNet
     contexts_ : ndarray of shape (n_contexts, context_dim), float32
-        The context vectors (one-hot identity or the embedding).
+        The context vectors (one-hot identity or the embedding; with ``"vector"`` the
+        K x K identity, the one-hot corners of the context space).
     n_contexts_ : int
+        Number of contexts (``"vector"``: K, the width of a context row).
     history_ : History
     offset_ : float
 
@@ -434,7 +465,7 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
     """
 
     _extra_arrays = ("contexts_",)
-    _CONDITIONINGS = ("onehot", "embedding")
+    _CONDITIONINGS = ("onehot", "embedding", "vector")
 
     def __init__(self, hidden_dims=(64, 64), latent_dim=8, *, conditioning="onehot",
                  n_contexts=None, epochs=100, batch_size=256, lr=1e-4, weight_decay=0.0,
@@ -468,6 +499,13 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
         if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer))
                               or k < 1):
             raise ValueError(f"n_contexts must be a positive int or None, got {k!r}.")
+        if self.conditioning == "vector":
+            if embedding is not None:
+                raise ValueError("embedding is only used with conditioning='embedding'; this "
+                                 "FiLMAutoEncoder takes context vectors (n, K) directly.")
+            if k is not None and ctx.shape[1] != k:
+                raise ValueError(f"context has {ctx.shape[1]} columns but n_contexts={k}.")
+            return np.eye(ctx.shape[1], dtype=np.float32)
         if self.conditioning == "onehot":
             if embedding is not None:
                 raise ValueError("embedding is only used with conditioning='embedding'; this "
@@ -499,7 +537,9 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
         X : array-like of shape (n_frames, n_features)
         y : ignored
         context : array-like of int, shape (n_frames,), optional
-            Context index of each frame; None: all frames are context 0.
+            Context index of each frame; None: all frames are context 0. With
+            ``conditioning="vector"``: floats of shape (n_frames, K), e.g. class
+            probabilities (None: one context, every row ``[1.0]``).
         embedding : array-like of shape (n_contexts, dim), optional
             The frozen context vectors, only with ``conditioning="embedding"``.
 
@@ -513,7 +553,11 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
         if n < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 samples to fit, got "
                              f"n_samples = {n}.")
-        ctx = np.zeros(n, dtype=np.int64) if context is None else _as_context(context, n)
+        if self.conditioning == "vector":
+            ctx = (np.ones((n, 1), dtype=np.float32) if context is None
+                   else _as_context_vectors(context, n))
+        else:
+            ctx = np.zeros(n, dtype=np.int64) if context is None else _as_context(context, n)
         self.contexts_ = self._context_table(ctx, embedding)
         self.n_contexts_ = int(self.contexts_.shape[0])
         self._check_params()
@@ -533,7 +577,18 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
         return self
 
     def _default_context(self, n):
+        if self.conditioning == "vector":
+            return np.ones((n, 1), dtype=np.float32)
         return np.zeros(n, dtype=np.int64)
+
+    def _context_for(self, context, n, method):
+        if self.conditioning != "vector" or context is None:
+            return super()._context_for(context, n, method)
+        ctx = _as_context_vectors(context, n)
+        if ctx.shape[1] != self.n_contexts_:
+            raise ValueError(f"context has {ctx.shape[1]} columns; this FiLMAutoEncoder was "
+                             f"fitted on context vectors of width {self.n_contexts_}.")
+        return ctx
 
     def _check_known(self, ctx):
         if len(ctx) and ctx.max() >= self.n_contexts_:
@@ -546,12 +601,20 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
         net = self.network_
         layers = fuse_sequential(net.encoder) + fuse_sequential(net.decoder)
         with torch.inference_mode():
-            gammas, betas = net.film_tables()
+            tables = net.film_tables()
         d = Xs.shape[1]
+        vector = ctx.ndim == 2
 
         def score(xc):
             x = xc[:, :d].contiguous()
-            c = xc[:, d].long()  # the context rides as a float32 column (exact below 2**24)
+            if vector:  # the context vectors ride as the last K columns
+                v = xc[:, d:]
+                gammas = [g(v) for g in net.gammas]
+                betas = [b(v) for b in net.betas]
+                c = torch.arange(len(x), device=x.device)
+            else:
+                gammas, betas = tables
+                c = xc[:, d].long()  # the context rides as a float32 column (exact < 2**24)
             h, k = x, -1
             for layer in layers:  # run_fused layer by layer: the plain AE's arithmetic
                 h = run_fused([layer], h)
@@ -561,7 +624,8 @@ class FiLMAutoEncoder(_ContextScoring, TorchDetector):
                     k += 1
             return -(h - x).pow(2).sum(dim=1)
 
-        xc = np.concatenate([Xs, ctx[:, None].astype(np.float32)], axis=1)
+        column = ctx if vector else ctx[:, None]
+        xc = np.concatenate([Xs, column.astype(np.float32)], axis=1)
         return predict_batches(score, xc, device=self.device_)
 
     def _set_state(self, state):

@@ -2,7 +2,7 @@
 
 >>> from astroad_nb import protocols
 >>> sorted(protocols.REGISTRY)
-['alerce', 'galaxies', 'realbogus', 'streams']
+['alerce', 'context', 'galaxies', 'realbogus', 'streams']
 >>> run = protocols.get("alerce").run("fast")            # doctest: +SKIP
 >>> run.table()                                          # doctest: +SKIP
 
@@ -25,6 +25,7 @@ REGISTRY = {
     "realbogus": "astroad_nb.protocols.realbogus",
     "streams": "astroad_nb.protocols.streams",
     "galaxies": "astroad_nb.protocols.galaxies",
+    "context": "astroad_nb.protocols.context",
 }
 
 

@@ -13,6 +13,8 @@ import importlib
 _EXPORTS = {
     "AnomalyBrowser": "astroad_nb.widgets.browser",
     "AnomalyBrowserState": "astroad_nb.widgets.browser_state",
+    "ContextTimeline": "astroad_nb.widgets.context_timeline",
+    "ContextTimelineState": "astroad_nb.widgets.context_state",
     "LabelingPanel": "astroad_nb.widgets.labeling",
     "LabelingSession": "astroad_nb.widgets.labeling_state",
     "ReconstructionViewer": "astroad_nb.widgets.reconstruction",
