@@ -80,7 +80,8 @@ class ScoringPipeline(BaseEstimator):
     rb_min : float or None, default=0.55
     max_sigma : float, default=1.0
     min_detections : int, default=6
-        Detection rules of the alerts' light curves (:mod:`astroad_nb.scoring.packets`).
+        Detection rules of the alerts' light curves (:mod:`astroad_nb.scoring.packets`);
+        ``min_detections`` counts all bands together, as ALeRCE's ``enough_alerts`` code does.
     random_state : int or None, default=None
         Seeds the default detector and classifier (and templates whose own is None).
 
@@ -463,7 +464,8 @@ class ScoringPipeline(BaseEstimator):
         top = [str(self.classes_[i]) for i in top_idx]
         return top, p_top, score
 
-    def p_real(self, images, *, batch_size=256) -> np.ndarray:
+    def p_real(self, images, *, batch_size=256, precision="auto",
+               channels_last=True) -> np.ndarray:
         """Probability that each triplet is real (NaN when the bundle has no CNN).
 
         Parameters
@@ -471,6 +473,11 @@ class ScoringPipeline(BaseEstimator):
         images : ndarray of shape (n, 3, H, W)
             Cutout triplets (NaN where invalid).
         batch_size : int, default=256
+        precision : {"auto", "fp32", "bf16"}, default="auto"
+            Passed to :meth:`RealBogusCNN.predict_proba`: ``"auto"`` is bf16 only where the CPU
+            has it natively, else fp32 (then equal to ``"fp32"`` within 1e-7).
+        channels_last : bool, default=True
+            oneDNN's channels-last convolutions (equal to the default layout within ~1e-7).
 
         Returns
         -------
@@ -479,7 +486,8 @@ class ScoringPipeline(BaseEstimator):
         images = np.asarray(images)
         if self.realbogus_ is None or len(images) == 0:
             return np.full(len(images), np.nan)
-        return self.realbogus_.predict_proba(images, batch_size=batch_size)[:, 1]
+        return self.realbogus_.predict_proba(images, batch_size=batch_size, precision=precision,
+                                             channels_last=channels_last)[:, 1]
 
     @property
     def cutout_size(self):

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["ZTF_QUADRANT_NX", "ZTF_QUADRANT_NY", "decode_stamp"]
+__all__ = ["ZTF_QUADRANT_NX", "ZTF_QUADRANT_NY", "alert_cutouts", "decode_stamp"]
 
 #: ZTF readout-quadrant size in pixels (NAXIS1 = x, NAXIS2 = y).
 ZTF_QUADRANT_NX, ZTF_QUADRANT_NY = 3072, 3080
@@ -33,8 +33,31 @@ _MAX_HEADER_BLOCKS = 64  # a stamp header is one block; a longer one goes to ast
 _BITPIX_DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
 
-def _alert_cutouts(record: dict, size: int, row: dict) -> tuple[np.ndarray, dict]:
-    """Decode the three cutouts of one alert -> (3, size, size) float32 and padding info."""
+def alert_cutouts(record: dict, size: int, row: dict) -> tuple[np.ndarray, dict]:
+    """Decode the three cutouts of one alert packet into one fixed-size triplet.
+
+    Parameters
+    ----------
+    record : dict
+        An alert packet (``cutoutScience``, ``cutoutTemplate``, ``cutoutDifference``, each a
+        dict with ``stampData`` or the stamp bytes themselves, or None).
+    size : int
+        Side of the output in pixels (stamps are centrally cropped or NaN-padded to it).
+    row : dict
+        ``xpos`` / ``ypos`` of the candidate (1-based pixels), to pad on the chip-edge side.
+
+    Returns
+    -------
+    image : ndarray of float32, shape (3, size, size)
+        Science, template, difference (DN); NaN where a stamp is missing or padded.
+    pads : dict
+        ``pad_y0, pad_y1, pad_x0, pad_x1, pad_rule, clipped, n_missing_cutouts``.
+
+    Raises
+    ------
+    ValueError
+        When the packet carries no cutout at all, or a stamp holds no 2-D image.
+    """
     out = np.full((3, size, size), np.nan, np.float32)
     pads = {"pad_y0": 0, "pad_y1": 0, "pad_x0": 0, "pad_x1": 0, "pad_rule": "none",
             "clipped": False, "n_missing_cutouts": 0}
@@ -52,6 +75,9 @@ def _alert_cutouts(record: dict, size: int, row: dict) -> tuple[np.ndarray, dict
     if pads["n_missing_cutouts"] == 3:
         raise ValueError("the alert carries no cutout at all")
     return out, pads
+
+
+_alert_cutouts = alert_cutouts  # the former private name, kept for existing callers
 
 
 def decode_stamp(stamp: bytes, *, name: str = "stamp", fast: bool = True) -> np.ndarray:
