@@ -12,12 +12,13 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 import numpy as np
 
-from astroad_nb.plotting import lightcurve_figure, lightcurve_points
+from astroad_nb.plotting import TRIPLET_TITLES, lightcurve_figure, lightcurve_points, triplet_pngs
 from astroad_nb.widgets.browser_state import AnomalyBrowserState
 
 __all__ = ["AnomalyBrowser"]
 
-_BUTTON_STYLES = {"interesting": "success", "bogus": "danger", "known": "info"}
+_BUTTON_STYLES = {"interesting": "success", "bogus": "danger", "known": "info",
+                  "not interesting": "warning", "skip": ""}
 _CSS = """<style>
 .astroad-browser select {font-family: monospace; font-size: 13px;}
 .astroad-features table {border-collapse: collapse; font-size: 12px;}
@@ -45,6 +46,12 @@ class AnomalyBrowser:
     unusual features; buttons ``interesting`` / ``bogus`` / ``known`` write a label to the store
     at once, ``undo`` takes the latest back.
 
+    With a feedback ``ranker`` the buttons are ``interesting`` / ``not interesting`` / ``skip``
+    (and ``bogus`` / ``known``); each flag re-ranks the list by the ranker, every listed object
+    shows how it moved (``▲3``, ``▼2``, ``=``) and the ranker's top unseen object is shown
+    next. :meth:`from_scores` opens a night scored by :func:`astroad_nb.scoring.score_alerts`
+    with each alert's cutout triplet and light curve.
+
     Parameters
     ----------
     scores : pandas.Series or pandas.DataFrame
@@ -68,6 +75,9 @@ class AnomalyBrowser:
         Context written with each label.
     n_features : int, default=10
         Features shown unless "all features" is ticked.
+    ranker : feedback ranker, optional
+        See :class:`~astroad_nb.widgets.browser_state.AnomalyBrowserState`; restarting on the
+        same store with a ranker of the same parameters and seed resumes the same ranking.
 
     Attributes
     ----------
@@ -85,9 +95,54 @@ class AnomalyBrowser:
     """
 
     def __init__(self, scores, lightcurves=None, features=None, *, top_class=None, store=None,
-                 n_top=20, who=None, context="alerce", n_features=10):
-        self.state = AnomalyBrowserState(scores, lightcurves, features, top_class=top_class,
-                                         store=store, n_top=n_top, who=who, context=context)
+                 n_top=20, who=None, context="alerce", n_features=10, ranker=None):
+        self._build(AnomalyBrowserState(scores, lightcurves, features, top_class=top_class,
+                                        store=store, n_top=n_top, who=who, context=context,
+                                        ranker=ranker), n_features)
+
+    @classmethod
+    def from_scores(cls, scores, *, alerts=None, store=None, ranker=None, top=None,
+                    features=None, n_features=10, **kwargs):
+        """Open the ranked table of a night: each alert's cutout triplet and light curve.
+
+        Parameters
+        ----------
+        scores : pandas.DataFrame or path
+            The table of :func:`~astroad_nb.scoring.score_alerts`, or the Parquet dataset
+            folder it wrote.
+        alerts : path or list of paths, optional
+            The night's Avro files / folders / ``.tar.gz``; each shown alert is read when
+            shown (light curve = ``prv_candidates`` + ``candidate``, and its cutouts).
+        store : LabelStore, optional
+            Flags keyed by ``candid``.
+        ranker : feedback ranker, optional
+            Re-ranks after each flag (row ``i`` = the ``i``-th most anomalous kept alert; an
+            unfitted one is fitted on ``features``).
+        top : int, optional
+            Keep the ``top`` most anomalous alerts only.
+        features : pandas.DataFrame, optional
+            Indexed by candid.
+        n_features : int, default=10
+        **kwargs
+            ``n_top``, ``who``, ``context``.
+
+        Returns
+        -------
+        AnomalyBrowser
+
+        Examples
+        --------
+        >>> AnomalyBrowser.from_scores("night.parquet", alerts="night/", top=500)  # doctest: +SKIP
+        """
+        state = AnomalyBrowserState.from_scores(scores, alerts=alerts, store=store, ranker=ranker,
+                                                top=top, features=features, **kwargs)
+        panel = cls.__new__(cls)
+        panel._build(state, n_features)
+        return panel
+
+    def _build(self, state, n_features):
+        self.state = state
+        n_top, context, lightcurves = state.n_top, state.context, state.lightcurves
         self.n_features = n_features
         self.class_buttons = widgets.ToggleButtons(
             options=self.state.classes, value=self.state.selected_class,
@@ -95,14 +150,15 @@ class AnomalyBrowser:
         self.ranked_list = widgets.Select(
             options=self.state.options(), value=self.state.current, rows=min(int(n_top), 16),
             layout=widgets.Layout(width="330px"))
+        width = "104px" if state.ranker is None else "150px"  # fits "not interesting"
         self.flag_buttons = [
             widgets.Button(description=label, button_style=_BUTTON_STYLES[label],
                            tooltip=f"flag the selected object as {label}",
-                           layout=widgets.Layout(width="104px"))
+                           layout=widgets.Layout(width=width))
             for label in self.state.LABELS]
         self.undo_button = widgets.Button(description="undo", icon="undo",
                                           tooltip="take back the latest label",
-                                          layout=widgets.Layout(width="104px"))
+                                          layout=widgets.Layout(width=width))
         self.fold_toggle = widgets.ToggleButton(value=self.state.folded, description="folded",
                                                 tooltip="fold periodic light curves at their period")
         self.all_features = widgets.Checkbox(value=False, description="all features", indent=False)
@@ -111,6 +167,10 @@ class AnomalyBrowser:
         self.features_view = widgets.HTML(layout=widgets.Layout(max_height="380px",
                                                                 overflow="auto"))
         self.features_view.add_class("astroad-features")
+        self.cutouts = None
+        if hasattr(lightcurves, "triplet"):  # a night of alerts: science, reference, difference
+            self.cutouts = [widgets.Image(format="png", layout=widgets.Layout(width="120px"))
+                            for _ in TRIPLET_TITLES]
         self.figure = None
         if lightcurves is not None:
             import plotly.graph_objects as go  # lazy: plotly's widget loads anywidget
@@ -126,14 +186,18 @@ class AnomalyBrowser:
         self.fold_toggle.observe(self._on_fold, names="value")
         self.all_features.observe(self._on_all_features, names="value")
 
+        buttons = [*self.flag_buttons, self.undo_button]
         left = widgets.VBox([
             self.ranked_list,
-            widgets.HBox(self.flag_buttons[:2]),
-            widgets.HBox([self.flag_buttons[2], self.undo_button]),
+            *(widgets.HBox(buttons[i:i + 2]) for i in range(0, len(buttons), 2)),
             self.message,
         ], layout=widgets.Layout(width="340px"))
         view = [self.figure] if self.figure is not None else [
             widgets.HTML("<i>No light curves given: features only.</i>")]
+        if self.cutouts is not None:
+            view.insert(0, widgets.HBox([
+                widgets.VBox([widgets.HTML(f"<small>{title}</small>"), image])
+                for title, image in zip(TRIPLET_TITLES, self.cutouts)]))
         right = widgets.VBox(
             [self.status, *view, widgets.HBox([self.fold_toggle, self.all_features]),
              self.features_view])
@@ -145,6 +209,8 @@ class AnomalyBrowser:
                          f"{html.escape(str(context))}</code>, labels {where}"),
             self.class_buttons, widgets.HBox([left, right])])
         self.widget.add_class("astroad-browser")
+        if state.ranker is not None:
+            self.widget.add_class("astroad-rerank")
         self._show_object()
 
     def _repr_mimebundle_(self, **kwargs):
@@ -183,11 +249,22 @@ class AnomalyBrowser:
         self._show_object()
 
     def flag(self, label):
-        """Label the selected object (committed to the store at once)."""
+        """Label the selected object (committed to the store at once).
+
+        With a ranker the list re-ranks and the ranker's next object is shown.
+        """
+        flagged = self.state.current
         self.state.flag(label)
         self._sync_controls()
-        self._show_status()
-        self.message.value = f"Flagged <b>{html.escape(str(self.state.current))}</b> as {label}."
+        text = f"Flagged <b>{html.escape(str(flagged))}</b> as {html.escape(label)}."
+        if self.state.ranker is None:
+            self._show_status()
+        else:
+            self._show_object()
+            moved = self.state.movement()["moved"].dropna()
+            text += (f" Re-ranked: {int((moved > 0).sum())} moved up, "
+                     f"{int((moved < 0).sum())} down.")
+        self.message.value = text
 
     def undo(self):
         """Take back the latest label of this context and labeller."""
@@ -219,8 +296,17 @@ class AnomalyBrowser:
 
     def _show_object(self):
         self._show_status()
+        self._show_cutouts()
         self._show_lightcurve()
         self._show_features()
+
+    def _show_cutouts(self):
+        if self.cutouts is None:
+            return
+        triplet = self.state.triplet()
+        pngs = [b""] * 3 if triplet is None else triplet_pngs(triplet)
+        for image, png in zip(self.cutouts, pngs):
+            image.value = png
 
     def _show_status(self):
         state, object_id = self.state, self.state.current
@@ -232,6 +318,12 @@ class AnomalyBrowser:
         period = state.period()
         parts = [f"<b>{html.escape(str(object_id))}</b>", f"class {html.escape(state.class_of(object_id))}",
                  f"score {state.scores[object_id]:.3f}"]
+        if state.table is not None:  # a night: the alert's object and real/bogus probability
+            row = state.table.loc[object_id]
+            parts.insert(1, html.escape(str(row.get("objectId", ""))))
+            parts.append(f"p_real {_number(row.get('p_real'), '.2f')}")
+        if state.ranker is not None:
+            parts.append(f"ranker score {state.ranker_score(object_id):.3f}")
         if period is not None:
             parts.append(f"P = {period:.5g} d")
         parts.append(f"label: <b>{html.escape(state.labels.get(object_id, '—'))}</b>")

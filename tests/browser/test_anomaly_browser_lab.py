@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 # Notebooks whose last cells show `AnomalyBrowser(...)` storing labels at $ASTROAD_LABELS_DB
 # with context "alerce", and the seconds their cells may take. The demo notebook (issue: "run
 # notebook 01 in the browser") is the default target; its FAST protocol takes ~1-2 min on an
-# idle 2-core machine. The scratch notebook (no modelling code) runs with `-m slow`.
+# idle 2-core machine. The scratch notebook (no modelling code) runs with `-m slow`; it also
+# shows a browser with a feedback ranker, whose flag -> re-rank step is checked after the rest.
 NOTEBOOKS = [
     pytest.param(HERE.parents[1] / "notebooks" / "01_alerce_anomaly_detection.ipynb", 1200,
                  id="notebook01"),
@@ -62,3 +63,30 @@ def test_select_and_flag_interesting_writes_sqlite(lab, lab_server, notebook, ru
     expect(plot.locator(".xtitle")).to_contain_text("phase", timeout=15_000)  # folded
     lab.assert_widgets_healthy()
     lab.screenshot(panel, f"anomaly_browser_lab-{notebook.stem}-periodic")
+
+    # a notebook that also shows a browser with a feedback ranker (the scratch one does)
+    if lab.page.locator(".jp-OutputArea-output .astroad-rerank").count():
+        _check_rerank(lab, lab_server.labels_db)
+        lab.assert_widgets_healthy()
+
+
+
+def _check_rerank(lab, db):
+    """Issue 13: a flag in a browser with a feedback ranker re-ranks its list in the page and
+    marks how the objects moved (a few seconds: the notebook already ran)."""
+    panel = lab.page.locator(".jp-OutputArea-output .astroad-rerank").first
+    options = panel.locator(".widget-select select option")
+    expect(options.first).to_be_visible()
+    before = [text.split()[1] for text in options.all_inner_texts()]
+    assert not any(m in text for text in options.all_inner_texts() for m in "▲▼")
+    rows = _label_rows(db)
+
+    panel.get_by_role("button", name="not interesting", exact=True).click()
+    expect(panel).to_contain_text("Re-ranked", timeout=15_000)  # via the kernel
+    expect(options.first).not_to_contain_text(before[0])
+    texts = options.all_inner_texts()
+    after = [text.split()[1] for text in texts]
+    assert before[0] not in after and after != before[1:len(after) + 1]  # re-ordered
+    assert any("▲" in text or "▼" in text for text in texts)  # movement markers
+    assert _label_rows(db) == [*rows, (before[0], "not interesting", "discovery", 1)]
+    lab.screenshot(panel, "anomaly_browser_lab-rerank")
