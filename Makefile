@@ -10,11 +10,11 @@ PORT   ?= 8888
 
 .PHONY: demo demo-run test test-all test-binder bench setup clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[dev,scale]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,scale]"
 	touch $@
 
 setup: $(VENV)/.installed

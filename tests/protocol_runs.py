@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from astroad_nb.protocols import Run
-from astroad_nb.protocols._base import frame_from_json, frame_to_json
+from astroad_nb.protocols._base import environment, frame_from_json, frame_to_json
 
 RUNS = Path(__file__).resolve().parents[1] / "docs" / "runs"
 
@@ -22,8 +23,19 @@ HEADLINE_CELL = ("import json as _json\n"
 
 
 def committed_run(system: str) -> Run:
-    """The committed FAST run of a protocol (``docs/runs/<system>_fast.json``)."""
-    return Run.from_json(RUNS / f"{system}_fast.json")
+    """The committed FAST run of a protocol (``docs/runs/<system>_fast.json``).
+
+    Warns when it was made with other package versions than this environment's: its last
+    digits (and, through training, more) then need not be reproduced here; ``make setup``
+    installs the versions of ``constraints.txt``, the ones the committed runs were made with.
+    """
+    run = Run.from_json(RUNS / f"{system}_fast.json")
+    here = environment()
+    drift = {k: (v, here.get(k)) for k, v in run.environment.items() if here.get(k) != v}
+    if drift or not run.environment:
+        warnings.warn(f"docs/runs/{system}_fast.json was made with other versions (committed, "
+                      f"here): {drift or 'not recorded'}", stacklevel=2)
+    return run
 
 
 def headline_of(text: str) -> pd.DataFrame:

@@ -28,6 +28,8 @@ def _local_requirements(text: str) -> str:
             out.append("torch==2.13.0")
         elif stripped == "-e .":
             out.append(f"-e {ROOT}")
+        elif stripped.startswith("-c "):  # pip resolves it from the requirements file's folder
+            out.append(f"-c {(ROOT / 'binder' / stripped[3:].strip()).resolve()}")
         else:
             out.append(line)
     return "\n".join(out) + "\n"
@@ -42,6 +44,38 @@ def test_binder_requirements_file_is_what_repo2docker_expects():
     assert (ROOT / "binder" / "postBuild").read_text().startswith("set -e")
     start = (ROOT / "binder" / "start").read_text()
     assert "ASTROAD_FAST=1" in start and 'exec "$@"' in start
+    assert "-c ../constraints.txt" in req.splitlines()  # the versions docs/runs were made with
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def _pins():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_committed_runs_were_made_with_the_constrained_versions():
+    """docs/runs/*_fast.json record their package versions; constraints.txt pins the same."""
+    import json
+
+    from astroad_nb.protocols import REGISTRY
+
+    pins = _pins()
+    assert "torch" not in pins  # installed first, CPU or CUDA build (Makefile, binder)
+    paths = [ROOT / "docs" / "runs" / f"{name}_fast.json" for name in sorted(REGISTRY)]
+    assert paths and all(p.exists() for p in paths), [p.name for p in paths if not p.exists()]
+    for path in paths:
+        recorded = json.loads(path.read_text()).get("environment", {})
+        assert recorded, f"{path.name} records no environment"
+        assert recorded["python"].startswith("3.11."), (path.name, recorded["python"])
+        for name, version in recorded.items():
+            if name in ("python", "torch") or version is None:
+                continue
+            assert pins.get(name) == version, (f"{path.name} was made with {name} {version}; "
+                                               f"constraints.txt pins {pins.get(name)}")
 
 
 @pytest.mark.binder

@@ -144,6 +144,25 @@ def frame_from_json(data: dict) -> pd.DataFrame | pd.Series:
 
 
 # --------------------------------------------------------------------------- the run
+#: Packages whose versions decide a run's last digits (IForest/OCSVM, RNG streams, BLAS paths).
+ENVIRONMENT_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "torch", "astropy",
+                        "light-curve", "galsim")
+
+
+def environment() -> dict:
+    """Python and :data:`ENVIRONMENT_PACKAGES` versions here (None: not installed)."""
+    import platform
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in ENVIRONMENT_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 @dataclasses.dataclass
 class Run:
     """What a protocol's ``run()`` returns: its tables, the preset, timings, fitted objects.
@@ -165,6 +184,9 @@ class Run:
         Wall-clock time of each step, in s.
     objects : dict
         Fitted models, data and loops for a notebook to continue from (not serialised).
+    environment : dict
+        Versions of Python and of the numerical packages the run was made with
+        (:func:`environment`); a committed run is reproducible to the last digit only there.
     """
 
     system: str
@@ -175,6 +197,7 @@ class Run:
     config: dict = dataclasses.field(default_factory=dict)
     seconds: dict = dataclasses.field(default_factory=dict)
     objects: dict = dataclasses.field(default_factory=dict, repr=False)
+    environment: dict = dataclasses.field(default_factory=lambda: environment(), repr=False)
 
     def table(self, name: str | None = None) -> pd.DataFrame:
         """A result table (default: the headline one).
@@ -194,7 +217,7 @@ class Run:
         """JSON-ready dict (everything but ``objects``)."""
         return {"system": self.system, "title": self.title, "preset": self.preset,
                 "headline": self.headline, "config": _jsonable(self.config),
-                "seconds": _jsonable(self.seconds),
+                "seconds": _jsonable(self.seconds), "environment": dict(self.environment),
                 "tables": {k: frame_to_json(v) for k, v in self.tables.items()}}
 
     def to_json(self, path=None, *, indent: int = 1) -> str:
@@ -223,7 +246,7 @@ class Run:
         return cls(system=data["system"], title=data.get("title", ""), preset=data["preset"],
                    tables={k: frame_from_json(v) for k, v in data["tables"].items()},
                    headline=data["headline"], config=data.get("config", {}),
-                   seconds=data.get("seconds", {}))
+                   seconds=data.get("seconds", {}), environment=data.get("environment", {}))
 
     def report(self, digits: int = 3) -> str:
         """Plain-text report: title, every table, timings."""
