@@ -1279,3 +1279,122 @@ def plot_latent_pca(latents, labels=None, *, fit_on=None, reference=_GALAXY_REFE
 
 __all__ += ["GALAXY_PROPERTY_LABELS", "REFERENCE_COLOR", "plot_galaxy_scores",
             "plot_latent_pca", "plot_reconstruction_gallery", "plot_score_vs_properties"]
+
+
+# --------------------------------------------------------------------------- active discovery
+def _discovery_frame(curves) -> pd.DataFrame:
+    """Long table (dataset, method, labels) -> mean, std, n_interesting from either input."""
+    if isinstance(curves, pd.DataFrame):
+        frame = curves.reset_index() if "labels" not in curves.columns else curves.copy()
+        missing = [c for c in ("dataset", "method", "labels", "mean") if c not in frame]
+        if missing:
+            raise ValueError(f"plot_discovery_curves: the curve table lacks {missing}; pass "
+                             "run.table('curves') of the discovery protocol or a dict "
+                             "(dataset, method) -> array of shape (n_seeds, budget).")
+        if "std" not in frame:
+            frame["std"] = 0.0
+        return frame
+    rows = []
+    for key, arr in dict(curves).items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"plot_discovery_curves: keys must be (dataset, method) pairs, "
+                             f"got {key!r}.")
+        arr = np.atleast_2d(np.asarray(arr, dtype=float))
+        if arr.ndim != 2 or arr.shape[1] == 0:
+            raise ValueError(f"plot_discovery_curves: curves[{key!r}] must have shape "
+                             f"(n_seeds, budget >= 1), got {np.shape(arr)}.")
+        for k in range(arr.shape[1]):
+            rows.append({"dataset": key[0], "method": key[1], "labels": k + 1,
+                         "mean": arr[:, k].mean(), "std": arr[:, k].std()})
+    return pd.DataFrame(rows, columns=["dataset", "method", "labels", "mean", "std"])
+
+
+def plot_discovery_curves(curves, *, datasets=None, methods=None, n_interesting=None,
+                          ax=None):
+    """True anomalies found vs labels given: mean line and a +-1 std band per ranker.
+
+    Parameters
+    ----------
+    curves : dict or pandas.DataFrame
+        ``(data set, method)`` -> ndarray of shape (n_seeds, budget), the running count of
+        interesting objects found (``run.objects["curves"]`` of the ``discovery`` protocol);
+        or its long table ``run.table("curves")`` (index or columns ``dataset``, ``method``,
+        ``labels``; columns ``mean``, ``std`` and optionally ``n_interesting``), which a run
+        read back from JSON still has.
+    datasets, methods : sequence of str, optional
+        Which to draw and in what order (default: all, in the order found).
+    n_interesting : dict[str, int], optional
+        Interesting objects per data set, drawn as a dotted ceiling (default: the table's
+        ``n_interesting`` column when there is one).
+    ax : matplotlib.axes.Axes or sequence of Axes, optional
+        One axes per data set; a new figure with one panel per data set when omitted.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per data set (x: labels given, y: interesting found), one line (the mean
+        over seeds) and one band (mean +- std, clipped at 0) per method, in the same colour
+        on every panel.
+
+    Raises
+    ------
+    ValueError
+        When the curves are malformed, a requested data set or method is absent, or the
+        number of axes differs from the number of data sets.
+
+    Examples
+    --------
+    >>> run = protocols.get("discovery").run("fast")             # doctest: +SKIP
+    >>> fig = plot_discovery_curves(run.objects["curves"])       # doctest: +SKIP
+    """
+    frame = _discovery_frame(curves)
+    found_sets = list(pd.unique(frame["dataset"]))
+    found_methods = list(pd.unique(frame["method"]))
+    datasets = found_sets if datasets is None else [str(d) for d in datasets]
+    methods = found_methods if methods is None else [str(m) for m in methods]
+    absent = ([d for d in datasets if d not in found_sets]
+              + [m for m in methods if m not in found_methods])
+    if absent or not datasets or not methods:
+        raise ValueError(f"plot_discovery_curves: {absent or 'nothing'} to draw; the curves "
+                         f"hold data sets {found_sets} and methods {found_methods}.")
+    if n_interesting is None and "n_interesting" in frame:
+        n_interesting = frame.groupby("dataset")["n_interesting"].max().to_dict()
+    if ax is None:
+        import matplotlib.pyplot as plt  # lazy: importing the package must not pick a backend
+
+        fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets) + 0.6, 3.8),
+                                 layout="constrained", squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = list(np.atleast_1d(ax))
+        if len(axes) != len(datasets):
+            raise ValueError(f"plot_discovery_curves: {len(axes)} axes for {len(datasets)} "
+                             f"data sets {datasets}; pass one axes per data set.")
+        fig = axes[0].figure
+    colours = {m: f"C{i % 10}" for i, m in enumerate(methods)}
+    for axis, dataset in zip(axes, datasets, strict=True):
+        _draw_discovery_panel(axis, frame[frame["dataset"] == dataset], methods, colours,
+                              None if n_interesting is None else n_interesting.get(dataset))
+        axis.set_title(dataset)
+    axes[0].set_ylabel("interesting objects found")
+    axes[0].legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _draw_discovery_panel(ax, rows, methods, colours, ceiling):
+    for method in methods:
+        curve = rows[rows["method"] == method].sort_values("labels")
+        if curve.empty:
+            continue
+        x = curve["labels"].to_numpy(float)
+        mean, std = curve["mean"].to_numpy(float), curve["std"].to_numpy(float)
+        ax.fill_between(x, np.maximum(mean - std, 0.0), mean + std, color=colours[method],
+                        alpha=0.15, linewidth=0)
+        ax.plot(x, mean, color=colours[method], lw=1.8, label=method)
+    if ceiling is not None and np.isfinite(ceiling):
+        ax.axhline(float(ceiling), color="0.5", ls=":", lw=1)
+    ax.set_xlabel("labels given")
+    ax.set_ylim(bottom=0)
+
+
+__all__ += ["plot_discovery_curves"]

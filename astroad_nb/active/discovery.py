@@ -41,6 +41,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from astroad_nb import io
 from astroad_nb.evaluation import anomaly_scores_of
 from astroad_nb.features.scaling import standard_scale
 from astroad_nb.models.classic import IForest
@@ -134,7 +135,9 @@ class _FeedbackRanker(BaseEstimator):
         -------
         self
         """
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        # NaN/inf pass validate_data so that the message below can name the row and column
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2,
+                          ensure_all_finite=False)
         bad = ~np.isfinite(X)
         if bad.any():
             row, col = np.argwhere(bad)[0]
@@ -260,8 +263,6 @@ class _FeedbackRanker(BaseEstimator):
         -------
         pathlib.Path
         """
-        from astroad_nb import io
-
         return io.save(self, path)
 
     @classmethod
@@ -276,8 +277,6 @@ class _FeedbackRanker(BaseEstimator):
         -------
         ranker of the saved class
         """
-        from astroad_nb import io
-
         return io.load(path, expected=cls)
 
     # ------------------------------------------------------------------ hooks
@@ -289,6 +288,7 @@ class _FeedbackRanker(BaseEstimator):
 
 
 # ====================================================================== static baseline
+@io.register  # saveable: astroad_nb.load / StaticRanker.load
 class StaticRanker(_FeedbackRanker):
     """A detector's own ranking: answers are recorded, the order never changes (baseline).
 
@@ -382,6 +382,7 @@ def _solve_dual(G, g, cap):
     return np.clip(res.x, 0.0, cap)
 
 
+@io.register  # saveable: astroad_nb.load / AADIForest.load
 class AADIForest(_FeedbackRanker):
     """Active Anomaly Discovery (Das et al.) on our Isolation Forest.
 
@@ -606,6 +607,7 @@ class AADIForest(_FeedbackRanker):
 
 
 # ====================================================================== relevance blending
+@io.register  # saveable: astroad_nb.load / RelevanceBlending.load
 class RelevanceBlending(_FeedbackRanker):
     """A detector's score blended with the relevance a person gives, as Astronomaly does.
 

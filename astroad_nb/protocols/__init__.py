@@ -2,7 +2,7 @@
 
 >>> from astroad_nb import protocols
 >>> sorted(protocols.REGISTRY)
-['alerce', 'context', 'galaxies', 'realbogus', 'streams']
+['alerce', 'context', 'discovery', 'galaxies', 'realbogus', 'streams']
 >>> run = protocols.get("alerce").run("fast")            # doctest: +SKIP
 >>> run.table()                                          # doctest: +SKIP
 
@@ -26,6 +26,7 @@ REGISTRY = {
     "streams": "astroad_nb.protocols.streams",
     "galaxies": "astroad_nb.protocols.galaxies",
     "context": "astroad_nb.protocols.context",
+    "discovery": "astroad_nb.protocols.discovery",
 }
 
 

@@ -504,7 +504,8 @@ def ratio_table(found: pd.DataFrame, budget) -> pd.DataFrame:
     return out
 
 
-def run(preset=None, *, random_state=0, verbose=0, **overrides) -> Run:
+def run(preset=None, *, random_state=0, device=None, n_jobs=None, verbose=0,
+        **overrides) -> Run:
     """The discovery protocol end to end: data -> oracle sessions -> curves and tables.
 
     Parameters
@@ -513,6 +514,7 @@ def run(preset=None, *, random_state=0, verbose=0, **overrides) -> Run:
         Default: ``"fast"`` under ``ASTROAD_FAST``, else ``"full"``.
     random_state : int, default=0
         Seeds the simulated data (ranker seeds are 0 .. n_seeds - 1).
+    device, n_jobs : ignored (kept for the CLI: every ranker runs on one CPU thread).
     verbose : int, default=0
     **overrides
         Preset fields to change (``budget=20``, ``datasets=("simulated",)``, ...).
