@@ -33,5 +33,10 @@ def test_alerce_notebook_runs_and_panel_flags(run_notebook):
     assert "TABLE (7, 14)" in out
     assert "notebook checks passed" in done.stdout(-3)
     with sqlite3.connect(done.labels_db) as con:
-        rows = con.execute("SELECT item_id, label, context FROM labels WHERE active = 1").fetchall()
+        rows = con.execute("SELECT item_id, label, context FROM labels WHERE active = 1 "
+                           "AND context = 'alerce'").fetchall()
+        feedback = con.execute("SELECT label FROM labels WHERE active = 1 "
+                               "AND context = 'discovery'").fetchall()
     assert rows == [(flagged, "interesting", "alerce")]
+    # section 7: the oracle's five flags in the re-ranking browser, each in SQLite
+    assert len(feedback) == 5 and {r[0] for r in feedback} <= {"interesting", "not interesting"}
