@@ -33,6 +33,8 @@ where the saved one stopped).
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
@@ -113,7 +115,7 @@ def _top(scores, k, exclude=None):
     return candidates[order] if k is None else candidates[order][:k]
 
 
-class _FeedbackRanker(BaseEstimator):
+class _FeedbackRanker(BaseEstimator, abc.ABC):
     """Shared contract: validation, the told labels, ``rank``/``tell``/``reset``, persistence.
 
     Subclasses implement ``_fit_model(X, **fit_params)``, ``_reset_model()``,
@@ -280,11 +282,13 @@ class _FeedbackRanker(BaseEstimator):
         return io.load(path, expected=cls)
 
     # ------------------------------------------------------------------ hooks
-    def _model_state(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _model_state(self):
+        """``(attrs, arrays, children)`` of the subclass's fitted model, for persistence."""
 
-    def _set_model_state(self, attrs, arrays, children):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _set_model_state(self, attrs, arrays, children):
+        """Restore what :meth:`_model_state` gave."""
 
 
 # ====================================================================== static baseline
