@@ -26,8 +26,8 @@ def _local_requirements(text: str) -> str:
             continue
         if re.match(r"^torch==[\d.]+\+cpu$", stripped):
             out.append("torch==2.13.0")
-        elif stripped == "-e .":
-            out.append(f"-e {ROOT}")
+        elif stripped.startswith("-e ."):
+            out.append(f"-e {ROOT}{stripped[4:]}")
         elif stripped.startswith("-c "):  # pip resolves it from the requirements file's folder
             out.append(f"-c {(ROOT / 'binder' / stripped[3:].strip()).resolve()}")
         else:
@@ -37,7 +37,11 @@ def _local_requirements(text: str) -> str:
 
 def test_binder_requirements_file_is_what_repo2docker_expects():
     req = (ROOT / "binder" / "requirements.txt").read_text()
-    assert "-e ." in req.splitlines()
+    editable = [line for line in req.splitlines() if line.startswith("-e .")]
+    assert len(editable) == 1, "the package itself, once"
+    extras = set(re.findall(r"\[([\w,]+)\]", editable[0])[0].split(",")) if "[" in editable[0] else set()
+    # every runtime extra the notebooks use (notebook 06 runs Dask); dev is for tests only
+    assert extras >= _runtime_extras(), f"binder installs {editable[0]!r}, extras {extras}"
     assert re.search(r"^torch==[\d.]+\+cpu$", req, re.M), "CPU torch pinned"
     assert "download.pytorch.org/whl/cpu" in req
     assert not (ROOT / "binder" / "environment.yml").exists()  # would win over requirements.txt
@@ -46,6 +50,13 @@ def test_binder_requirements_file_is_what_repo2docker_expects():
     assert "ASTROAD_FAST=1" in start and 'exec "$@"' in start
     assert "-c ../constraints.txt" in req.splitlines()  # the versions docs/runs were made with
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def _runtime_extras():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    return set(extras) - {"dev"}
 
 
 def _pins():

@@ -372,3 +372,10 @@ def test_two_dask_workers_equal_the_in_process_result(night, saved, reference, t
                           workers=2)
     _same(scores, reference, exact=False)
     assert read_scores(tmp_path / "dask.parquet")["candid"].is_unique
+
+
+def test_workers_without_dask_say_which_extra_to_install(night, saved, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an install without [scale] sees
+    monkeypatch.delitem(sys.modules, "astroad_nb.scoring.distributed", raising=False)
+    with pytest.raises(ModuleNotFoundError, match=r"astroad_nb\[scale\]"):
+        score_alerts(night, saved, out=tmp_path / "nodask.parquet", partition_size=6, workers=2)

@@ -394,7 +394,14 @@ def score_alerts(paths_or_packets, bundle, *, out=None, partition_size=1000, wor
     manifest = _Manifest(out, header, resume=resume)
     todo = _pending(parts, manifest, out, bar)
     if distributed:
-        from astroad_nb.scoring.distributed import run_on_dask
+        try:
+            from astroad_nb.scoring.distributed import run_on_dask
+        except ModuleNotFoundError as err:
+            raise ModuleNotFoundError(
+                f"score_alerts(workers={workers!r}, scheduler={scheduler!r}) runs on "
+                f"dask.distributed, which is not installed ({err.name!r} is missing): "
+                "pip install 'astroad_nb[scale]', or leave workers and scheduler unset to score "
+                "in this process") from err
 
         run_on_dask(todo, out, bundle_path, manifest, bar, workers=workers, scheduler=scheduler,
                     class_probabilities=class_probabilities, max_in_flight=max_in_flight)
