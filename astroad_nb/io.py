@@ -46,6 +46,7 @@ __all__ = [
     "LegacyFormatWarning",
     "MissingConfigError",
     "PersistenceError",
+    "Persistent",
     "UnknownKindError",
     "UnsavableError",
     "VersionMismatchError",
@@ -303,6 +304,54 @@ def _pipeline_build(cls, params, state):
 
 
 # ---------------------------------------------------------------------------------- save
+class Persistent:
+    """Mixin: ``obj.save(path)`` and ``cls.load(path)`` for a class that speaks this module's
+    protocol (``_get_state`` / ``_set_state``); one home for every saveable class's two methods."""
+
+    def save(self, path):
+        """Write the fitted object to the folder ``path`` (see :func:`astroad_nb.io.save`).
+
+        Parameters
+        ----------
+        path : str or Path
+            Folder (created if needed).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, *, feature_names=None, device=None):
+        """Read an object written by :meth:`save`; it continues where the saved one stopped.
+
+        Parameters
+        ----------
+        path : str or Path
+        feature_names : sequence of str, optional
+            Columns the caller will score; checked against the saved ones (names and order).
+        device : str, optional
+            Overrides the saved ``device`` of torch models (e.g. ``"cpu"`` for a GPU-trained one).
+
+        Returns
+        -------
+        object
+            A fitted object of the saved class (``cls`` or a subclass of it).
+
+        Raises
+        ------
+        astroad_nb.io.MissingConfigError
+            If ``config.json`` is missing (a FileNotFoundError).
+        astroad_nb.io.PersistenceError
+            Version mismatch, unknown or other kind, corrupt files (ValueErrors).
+        ValueError
+            If ``feature_names`` differ from the saved feature names.
+        """
+        return load(path, expected=cls, feature_names=feature_names, device=device)
+
+
 def save(obj, path):
     """Write a fitted astroad_nb object (or a Pipeline of them) to the folder ``path``.
 

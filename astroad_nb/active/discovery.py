@@ -115,7 +115,7 @@ def _top(scores, k, exclude=None):
     return candidates[order] if k is None else candidates[order][:k]
 
 
-class _FeedbackRanker(BaseEstimator, abc.ABC):
+class _FeedbackRanker(io.Persistent, BaseEstimator, abc.ABC):
     """Shared contract: validation, the told labels, ``rank``/``tell``/``reset``, persistence.
 
     Subclasses implement ``_fit_model(X, **fit_params)``, ``_reset_model()``,
@@ -253,33 +253,6 @@ class _FeedbackRanker(BaseEstimator, abc.ABC):
         self.seen_ = np.asarray(arrays["seen"], dtype=bool)
         self.history_ = [(int(i), None if v == _SKIP else int(v)) for i, v in arrays["history"]]
         self.scores_ = np.asarray(arrays["scores"], dtype=np.float64)
-
-    def save(self, path):
-        """Write the fitted ranker, its answers included, to the folder ``path``.
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a ranker written by :meth:`save`; it continues where the saved one stopped.
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        ranker of the saved class
-        """
-        return io.load(path, expected=cls)
 
     # ------------------------------------------------------------------ hooks
     @abc.abstractmethod

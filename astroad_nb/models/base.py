@@ -34,7 +34,7 @@ def _check_finite(X, feature_names=None):
             "sklearn.impute.SimpleImputer in a Pipeline.")
 
 
-class BaseDetector(OutlierMixin, BaseEstimator):
+class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
     """Base class of every astroad_nb anomaly detector (scikit-learn ``OutlierMixin``).
 
     Subclasses implement ``_fit(X, y)`` and ``_score(X)`` on validated float64 arrays (and, to be
@@ -163,49 +163,6 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         if state["feature_names"] is not None:
             self.feature_names_in_ = np.asarray(state["feature_names"], dtype=object)
         self.offset_ = float(state["attrs"]["offset"])
-
-    def save(self, path):
-        """Write the fitted detector to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        Parameters
-        ----------
-        path : str or Path
-            Folder (created if needed).
-
-        Returns
-        -------
-        pathlib.Path
-            The folder.
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path, *, feature_names=None, device=None):
-        """Read a detector written by :meth:`save` (see :func:`astroad_nb.io.load`).
-
-        Parameters
-        ----------
-        path : str or Path
-        feature_names : sequence of str, optional
-            Columns the caller will score; checked against the saved ones (names and order).
-        device : str, optional
-            Overrides the saved ``device`` of torch detectors.
-
-        Returns
-        -------
-        BaseDetector
-            A fitted detector of the saved class (``cls`` or a subclass of it).
-
-        Raises
-        ------
-        astroad_nb.io.MissingConfigError
-            If ``config.json`` is missing (a FileNotFoundError).
-        astroad_nb.io.PersistenceError
-            Version mismatch, unknown or other kind, corrupt files (ValueErrors).
-        ValueError
-            If ``feature_names`` differ from the saved feature names.
-        """
-        return io.load(path, expected=cls, feature_names=feature_names, device=device)
 
 
 def load_detector(path, *, feature_names=None, device=None):

@@ -298,7 +298,7 @@ def _use_bf16(precision, device) -> bool:
 
 
 # --------------------------------------------------------------------------- estimator
-class RealBogusCNN(ClassifierMixin, BaseEstimator):
+class RealBogusCNN(io.Persistent, ClassifierMixin, BaseEstimator):
     """Real/bogus classifier of cutout triplets (scikit-learn estimator, torch inside).
 
     ``fit(X, y)`` normalises every triplet with :func:`normalize_triplets`, builds a
@@ -634,39 +634,3 @@ class RealBogusCNN(ClassifierMixin, BaseEstimator):
         net.load_state_dict(state["state_dicts"]["network"])
         self.network_ = net.to(self.device_).eval()
         self.history_ = history_from_json(attrs.get("history"))
-
-    def save(self, path):
-        """Write the fitted classifier to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Read a classifier written by :meth:`save` (weights read with ``weights_only=True``).
-
-        Parameters
-        ----------
-        path : str or Path
-        device : str, optional
-            Overrides the saved ``device`` parameter.
-
-        Returns
-        -------
-        RealBogusCNN
-
-        Raises
-        ------
-        astroad_nb.io.MissingConfigError
-            If ``config.json`` is missing (a FileNotFoundError).
-        astroad_nb.io.PersistenceError
-            Saved by an incompatible version, another class, or files damaged (ValueErrors).
-        """
-        return io.load(path, expected=cls, device=device)

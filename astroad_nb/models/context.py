@@ -736,7 +736,7 @@ class PerContextDetector(_ContextScoring, BaseDetector):
 
 
 # ------------------------------------------------------------------------------ predictor
-class ContextPredictor(ClassifierMixin, BaseEstimator):
+class ContextPredictor(io.Persistent, ClassifierMixin, BaseEstimator):
     """Frame context classifier (MLP, cross-entropy) and the context embedding it defines.
 
     The best epoch is the one with the highest accuracy on a random validation split, as the
@@ -958,35 +958,6 @@ class ContextPredictor(ClassifierMixin, BaseEstimator):
         net.load_state_dict(state["state_dicts"]["network"])
         self.network_ = net.to(self.device_).eval()
         self.history_ = history_from_json(attrs.get("history"))
-
-    def save(self, path):
-        """Write the fitted predictor to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Read a predictor written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or Path
-        device : str, optional
-            Overrides the saved ``device`` parameter.
-
-        Returns
-        -------
-        ContextPredictor
-        """
-        return io.load(path, expected=cls, device=device)
 
 
 # ------------------------------------------------------------------------------ stream

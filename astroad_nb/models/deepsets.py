@@ -369,7 +369,7 @@ def _as_float32(X, name):
     return X
 
 
-class DeepSetsOneClass(BaseEstimator):
+class DeepSetsOneClass(io.Persistent, BaseEstimator):
     """Meta-learned one-class classifier of stream membership (DeepSets, Oladosu et al.).
 
     Parameters
@@ -794,36 +794,6 @@ class DeepSetsOneClass(BaseEstimator):
         self.network_.to(self.device_).eval()
         self.history_ = history_from_json(attrs.get("history"))
         self.fine_tune_history_ = history_from_json(attrs.get("fine_tune_history"))
-
-    def save(self, path):
-        """Write the meta-trained model to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        Parameters
-        ----------
-        path : str or Path
-            Folder (created if needed).
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Read a model written by :meth:`save` (weights loaded with ``weights_only=True``).
-
-        Parameters
-        ----------
-        path : str or Path
-        device : str, optional
-            Overrides the saved ``device`` parameter.
-
-        Returns
-        -------
-        DeepSetsOneClass
-        """
-        return io.load(path, expected=cls, device=device)
 
     @classmethod
     def from_seed_weights(cls, path, **params):

@@ -28,7 +28,7 @@ from astroad_nb.models.classic import TreeEnsembleProba
 __all__ = ["RecursiveForest"]
 
 
-class RecursiveForest(BaseEstimator):
+class RecursiveForest(io.Persistent, BaseEstimator):
     """Self-labelling random forest: predicted members join the known set, round after round.
 
     Parameters
@@ -250,35 +250,6 @@ class RecursiveForest(BaseEstimator):
         self.n_rounds_ = int(attrs["n_rounds"])
         self.feature_names_in_ = list(state["feature_names"])
         self.scored_ = self.proba_.notna().to_numpy()
-
-    def save(self, path):
-        """Write the fitted loop to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        The last forest is stored as flat tree arrays (no pickle).
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path):
-        """Read a RecursiveForest written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        RecursiveForest
-        """
-        return io.load(path, expected=cls)
 
 
 def _index_values(index):

@@ -54,7 +54,7 @@ def _check_settings(settings):
                          f"takes {sorted(allowed)}.")
 
 
-class ScoringPipeline(BaseEstimator):
+class ScoringPipeline(io.Persistent, BaseEstimator):
     """Features + preprocessor + detector(s) + optional real/bogus CNN: one scoring bundle.
 
     Parameters
@@ -496,43 +496,6 @@ class ScoringPipeline(BaseEstimator):
         return None if cnn is None else int(cnn.image_shape_[0])
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path):
-        """Write the bundle to the folder ``path`` (see :func:`astroad_nb.io.save`).
-
-        Parameters
-        ----------
-        path : str or Path
-
-        Returns
-        -------
-        pathlib.Path
-        """
-        return io.save(self, path)
-
-    @classmethod
-    def load(cls, path, *, device=None):
-        """Read a bundle written by :meth:`save`; the package version and the feature names
-        are checked.
-
-        Parameters
-        ----------
-        path : str or Path
-        device : str, optional
-            Torch device of the CNN (e.g. ``"cpu"``).
-
-        Returns
-        -------
-        ScoringPipeline
-
-        Raises
-        ------
-        astroad_nb.io.VersionMismatchError
-            Saved by an incompatible astroad_nb.
-        FeatureMismatchError
-            The installed feature code computes other columns for the saved settings.
-        """
-        return io.load(path, expected=cls, device=device)
-
     def _get_state(self):
         check_is_fitted(self, "feature_names_")
         import astroad_nb
