@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from astroad_nb.plotting import TRIPLET_TITLES, lightcurve_figure, lightcurve_points, triplet_pngs
+from astroad_nb.widgets._common import Panel
 from astroad_nb.widgets.browser_state import AnomalyBrowserState
 
 __all__ = ["AnomalyBrowser"]
@@ -37,7 +38,7 @@ def _muted(widget, handler, name="value"):
         widget.observe(handler, names=name)
 
 
-class AnomalyBrowser:
+class AnomalyBrowser(Panel):
     """Browse the most anomalous objects of each class and flag them.
 
     A class selector, the ``n_top`` highest-scoring objects of that class (``rank. id score``,
@@ -213,21 +214,12 @@ class AnomalyBrowser:
             self.widget.add_class("astroad-rerank")
         self._show_object()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
     # ------------------------------------------------------------------ handlers (one line each)
     def _on_class(self, change):
         self.select_class(change["new"])
 
     def _on_pick(self, change):
         self.select(change["new"])
-
-    def _on_flag(self, button):
-        self.flag(button.description)
-
-    def _on_undo(self, button):
-        self.undo()
 
     def _on_fold(self, change):
         self.set_folded(change["new"])

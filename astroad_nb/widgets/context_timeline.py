@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 import numpy as np
 
+from astroad_nb.widgets._common import Panel, panel_css
 from astroad_nb.widgets.context_state import ContextTimelineState
 from astroad_nb.widgets.reconstruction import ReconstructionKeys
 
@@ -42,21 +43,7 @@ _SHORTCUT_HELP = ("<b>keys</b> (click the panel first): <kbd>→</kbd>/<kbd>j</k
 _FLAG_STYLES = {"anomalous": "danger", "normal": "success", "skip": ""}
 #: Above this many files the score row is drawn with WebGL (``Scattergl``).
 WEBGL_FROM = 3000
-_CSS = """<style>
-.astroad-context {padding: 4px; border-radius: 4px; outline: none;}
-.astroad-context:focus-within {box-shadow: 0 0 0 2px #7aa7e0;}
-.astroad-context .astroad-logmel img, .astroad-context img.astroad-logmel
-    {image-rendering: pixelated;}
-.astroad-context .astroad-info table {border-collapse: collapse; font-size: 12px;}
-.astroad-context .astroad-info th, .astroad-context .astroad-info td {padding: 0 8px;
-    line-height: 18px; border: none;}
-.astroad-context .astroad-info th {text-align: left; font-weight: normal; color: #555;}
-.astroad-context .astroad-info td {text-align: right; font-family: monospace;}
-.astroad-context .astroad-keys::before {content: "○ keys off — "; color: #888;}
-.astroad-context:focus-within .astroad-keys::before {content: "● keys on — "; color: #2e7d32;}
-.astroad-context kbd {border: 1px solid #aaa; border-radius: 3px; padding: 0 3px;
-                      font-size: 11px; background: #f7f7f7;}
-</style>"""
+_CSS = panel_css("astroad-context", table="astroad-info")
 
 
 @contextmanager
@@ -212,7 +199,7 @@ def timeline_figure(state, *, width=900, height=520):
     return fig
 
 
-class ContextTimeline:
+class ContextTimeline(Panel):
     """Walk a stream of machine-sound files: scores coloured by the predicted context.
 
     The timeline shows every file's anomaly score coloured by the context the voting window
@@ -359,31 +346,16 @@ class ContextTimeline:
         self._draw_flags()
         self._refresh()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
     # ------------------------------------------------------------------ handlers (one line each)
     def _on_point(self, trace, points, device_state):
         if points.point_inds:
             self.open(int(trace.customdata[points.point_inds[0]]))
-
-    def _on_previous(self, button):
-        self.previous()
-
-    def _on_next(self, button):
-        self.next()
 
     def _on_previous_above(self, button):
         self.previous_above()
 
     def _on_next_above(self, button):
         self.next_above()
-
-    def _on_flag(self, button):
-        self.flag(button.description)
-
-    def _on_undo(self, button):
-        self.undo()
 
     def _on_threshold(self, change):
         self.set_threshold(change["new"])

@@ -26,6 +26,7 @@ import traitlets
 
 from astroad_nb.data.alerts import CutoutSet
 from astroad_nb.plotting import TRIPLET_TITLES, cutout_png, triplet_pngs
+from astroad_nb.widgets._common import Panel, panel_css
 from astroad_nb.widgets.labeling_state import GridPage, LabelingSession
 
 __all__ = ["KeyShortcuts", "LabelingPanel", "SHORTCUTS"]
@@ -44,22 +45,7 @@ _PREFERRED_COLUMNS = ("objectId", "candid", "band", "fid", "magpsf", "sigmapsf",
                       "isdiffpos", "rb", "drb", "fwhm", "fwhm_sci", "fwhm_ref", "classtar",
                       "nbad", "elong", "ra", "dec", "jd", "host", "clipped")
 _ZOOM, _THUMB_ZOOM = 3, 2
-_CSS = """<style>
-.astroad-labeling {padding: 4px; border-radius: 4px; outline: none;}
-.astroad-labeling:focus-within {box-shadow: 0 0 0 2px #7aa7e0;}
-.astroad-labeling .astroad-title {text-align: center; font-weight: bold; margin: 0;}
-.astroad-labeling img {image-rendering: pixelated;}
-.astroad-labeling .astroad-meta table {border-collapse: collapse; font-size: 12px;}
-.astroad-labeling .astroad-meta th, .astroad-labeling .astroad-meta td {padding: 0 8px;
-    line-height: 18px; height: 18px; border: none;}
-.astroad-labeling .astroad-meta th {text-align: left; font-weight: normal; color: #555;}
-.astroad-labeling .astroad-meta td {text-align: right; font-family: monospace;}
-.astroad-labeling .astroad-meta tr:nth-child(even) {background: #f3f3f3;}
-.astroad-labeling .astroad-keys::before {content: "○ keys off — "; color: #888;}
-.astroad-labeling:focus-within .astroad-keys::before {content: "● keys on — "; color: #2e7d32;}
-.astroad-labeling kbd {border: 1px solid #aaa; border-radius: 3px; padding: 0 3px;
-                       font-size: 11px; background: #f7f7f7;}
-</style>"""
+_CSS = panel_css("astroad-labeling")
 
 _KEYS_ESM = r"""
 function render({ model, el }) {
@@ -180,7 +166,7 @@ def _as_items(cutouts, p_real, ids):
     return images, rows, item_ids, p_real, metadata, pixel_scale
 
 
-class LabelingPanel:
+class LabelingPanel(Panel):
     """Label alert triplets real / bogus, one by one or a 4 x 4 grid page at a time.
 
     One-by-one mode shows the current triplet (science / reference / difference, ZScale or
@@ -316,18 +302,12 @@ class LabelingPanel:
         self.widget = self._layout(store, context, round)
         self._refresh()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
     # ------------------------------------------------------------------ handlers (one line each)
     def _on_label(self, button):
         self.label(button.description)
 
     def _on_skip(self, button):
         self.skip()
-
-    def _on_undo(self, button):
-        self.undo()
 
     def _on_done(self, button):
         self.done()

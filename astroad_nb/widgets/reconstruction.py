@@ -24,6 +24,7 @@ import numpy as np
 import traitlets
 
 from astroad_nb.plotting import galaxy_png, residual_limit, residual_png
+from astroad_nb.widgets._common import Panel, panel_css
 from astroad_nb.widgets.labeling import _KEYS_ESM, KeyShortcuts
 from astroad_nb.widgets.reconstruction_state import ReconstructionViewerState
 
@@ -45,23 +46,8 @@ _ALL = "all"
 _PREFERRED_COLUMNS = ("set", "variant", "strength", "log_mstar", "z", "bt", "mag_r",
                       "r_disk_arcsec", "r_bulge_arcsec", "inclination_deg", "psf_fwhm_r")
 _HIDDEN_COLUMNS = ("id", "path", "label")  # label: the set already says it
-_CSS = """<style>
-.astroad-recon {padding: 4px; border-radius: 4px; outline: none;}
-.astroad-recon:focus-within {box-shadow: 0 0 0 2px #7aa7e0;}
-.astroad-recon .astroad-title {text-align: center; font-weight: bold; margin: 0;}
-.astroad-recon img {image-rendering: pixelated;}
-.astroad-recon .astroad-meta table {border-collapse: collapse; font-size: 12px;}
-.astroad-recon .astroad-meta th, .astroad-recon .astroad-meta td {padding: 0 8px;
-    line-height: 18px; height: 18px; border: none;}
-.astroad-recon .astroad-meta th {text-align: left; font-weight: normal; color: #555;}
-.astroad-recon .astroad-meta td {text-align: right; font-family: monospace;}
-.astroad-recon .astroad-meta tr:nth-child(even) {background: #f3f3f3;}
-.astroad-recon .astroad-keys::before {content: "○ keys off — "; color: #888;}
-.astroad-recon:focus-within .astroad-keys::before {content: "● keys on — "; color: #2e7d32;}
-.astroad-recon kbd {border: 1px solid #aaa; border-radius: 3px; padding: 0 3px;
-                    font-size: 11px; background: #f7f7f7;}
-.astroad-recon .astroad-cell-current {outline: 2px solid #1976d2;}
-</style>"""
+_CSS = panel_css("astroad-recon",
+                 extra=".astroad-recon .astroad-cell-current {outline: 2px solid #1976d2;}\n")
 
 # The labelling panel's key handler, also leaving keys to the rank slider and drop-downs: an
 # arrow key pressed on the slider's handle moves the slider itself, and would otherwise move
@@ -93,7 +79,7 @@ def _muted(widget, handler, name="value"):
         widget.observe(handler, names=name)
 
 
-class ReconstructionViewer:
+class ReconstructionViewer(Panel):
     """Walk galaxy images from the most anomalous down, each beside its reconstruction.
 
     One-by-one mode shows the current image's original | reconstruction | residual (image
@@ -303,22 +289,7 @@ class ReconstructionViewer:
         self.widget = self._layout(thumb)
         self._refresh()
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
     # ------------------------------------------------------------------ handlers (one line each)
-    def _on_previous(self, button):
-        self.previous()
-
-    def _on_next(self, button):
-        self.next()
-
-    def _on_flag(self, button):
-        self.flag(button.description)
-
-    def _on_undo(self, button):
-        self.undo()
-
     def _on_thumb(self, button):
         self.open(button.tooltip)
 

@@ -15,6 +15,7 @@ from functools import partial
 import ipywidgets as widgets
 import numpy as np
 
+from astroad_nb.widgets._common import Panel
 from astroad_nb.widgets.stream_state import VIEWS, StreamExplorerState
 
 __all__ = ["StreamExplorer"]
@@ -36,7 +37,7 @@ def _muted(widget, handler, name="value"):
         widget.observe(handler, names=name)
 
 
-class StreamExplorer:
+class StreamExplorer(Panel):
     """Explore a stream-membership result: three linked views, a threshold, the support set.
 
     Sky (ra/dec or phi1/phi2), proper-motion (pmra/pmdec) and colour-magnitude (BP-RP vs G, or
@@ -148,9 +149,6 @@ class StreamExplorer:
         self.widget.add_class("astroad-streams")
         self._draw(positions=True)
         self._show_status()
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
 
     def _figure(self, go, view, width, colorbar):
         _, _, x_title, y_title = self._xy[view]

@@ -12,10 +12,10 @@ the focus.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+from panel_helpers import label_rows, panel_button, shown_id
 from playwright.sync_api import expect
 
 # pytest-base-url (pulled in by pytest-playwright) trips a pytest deprecation that is not ours
@@ -23,23 +23,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning
 
 NOTEBOOK = Path(__file__).resolve().parent / "context_timeline_scratch.ipynb"
 _ID = re.compile(r"6dB/(?:fan|valve)/id_00/(?:normal|abnormal)/\d{8}")
-
-
-def _rows(db):
-    """This panel's flags (the session's server is shared with other panels' tests)."""
-    with sqlite3.connect(db) as con:
-        return con.execute("SELECT item_id, label, who, active FROM labels "
-                           "WHERE context = 'sounds' ORDER BY id").fetchall()
-
-
-def _button(panel, text):
-    """The visible panel button whose text is exactly ``text`` (icons aside)."""
-    return panel.locator("button.jupyter-button:visible",
-                         has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
-
-
-def _current_id(panel):
-    return _ID.search(panel.locator(".astroad-info").inner_text()).group(0)
 
 
 @pytest.mark.browser
@@ -50,7 +33,7 @@ def test_click_a_file_shows_logmel_audio_and_flags_it(lab, lab_server):
     lab.wait_idle(timeout_s=120)
     info = panel.locator(".astroad-info")
     expect(info).to_contain_text("#0")
-    assert _current_id(panel) == "6dB/fan/id_00/normal/00000000"
+    assert shown_id(panel, _ID) == "6dB/fan/id_00/normal/00000000"
 
     plot = panel.locator(".js-plotly-plot").first
     expect(plot.locator(".gtitle")).to_have_text("context timeline", timeout=30_000)
@@ -68,7 +51,7 @@ def test_click_a_file_shows_logmel_audio_and_flags_it(lab, lab_server):
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(info).to_contain_text("valve", timeout=15_000)
-    clicked = _current_id(panel)
+    clicked = shown_id(panel, _ID)
     assert clicked.startswith("6dB/valve/")
 
     logmel = panel.locator("img.astroad-logmel, .astroad-logmel img").first
@@ -81,9 +64,9 @@ def test_click_a_file_shows_logmel_audio_and_flags_it(lab, lab_server):
     errors = panel.locator(".js-plotly-plot").nth(1)
     expect(errors.locator(".gtitle")).to_contain_text("frame errors (mean")
 
-    _button(panel, "anomalous").click()
+    panel_button(panel, "anomalous").click()
     expect(panel.locator(".astroad-message")).to_contain_text("anomalous")
-    assert _rows(lab_server.labels_db) == [(clicked, "anomalous", "tester", 1)]
+    assert label_rows(lab_server.labels_db, "sounds") == [(clicked, "anomalous", "tester", 1)]
 
     n_cells = page.locator(".jp-Notebook .jp-Cell").count()
     info.click()  # focus the panel, as a user would
@@ -94,11 +77,11 @@ def test_click_a_file_shows_logmel_audio_and_flags_it(lab, lab_server):
     page.keyboard.press("a")  # the panel's "anomalous", not JupyterLab's "insert cell above"
     expect(info).to_contain_text("#2")
     assert page.locator(".jp-Notebook .jp-Cell").count() == n_cells
-    assert _rows(lab_server.labels_db)[1:] == [
+    assert label_rows(lab_server.labels_db, "sounds")[1:] == [
         ("6dB/fan/id_00/normal/00000000", "normal", "tester", 1),
         ("6dB/fan/id_00/normal/00000001", "anomalous", "tester", 1)]
     page.keyboard.press("u")
     expect(panel.locator(".astroad-message")).to_contain_text("undid anomalous")
-    assert _rows(lab_server.labels_db)[-1][3] == 0  # kept, undone
+    assert label_rows(lab_server.labels_db, "sounds")[-1][3] == 0  # kept, undone
     lab.screenshot(panel, "context_timeline_lab")
     lab.assert_widgets_healthy()

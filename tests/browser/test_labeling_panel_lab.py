@@ -9,10 +9,10 @@ every label lands in SQLite at once.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+from panel_helpers import label_rows, panel_button
 from playwright.sync_api import expect
 
 # pytest-base-url (pulled in by pytest-playwright) trips a pytest deprecation that is not ours
@@ -22,16 +22,7 @@ NOTEBOOK = Path(__file__).resolve().parent / "labeling_panel_scratch.ipynb"
 
 
 def _rows(db):
-    """This panel's label rows (the session's server is shared with other panels' tests)."""
-    with sqlite3.connect(db) as con:
-        return con.execute("SELECT item_id, label, who, round, active FROM labels "
-                           "WHERE context = 'realbogus' ORDER BY id").fetchall()
-
-
-def _button(panel, text):
-    """The visible panel button whose text is exactly ``text`` (icons aside)."""
-    return panel.locator("button.jupyter-button:visible",
-                         has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
+    return label_rows(db, "realbogus", "item_id, label, who, round, active")
 
 
 def _item_ids(panel):
@@ -54,7 +45,7 @@ def test_click_key_and_undo_write_sqlite(lab, lab_server):
         expect(images.nth(k)).to_have_js_property("naturalHeight", 189)
     first = _item_ids(panel)[0]
 
-    _button(panel, "bogus").click()
+    panel_button(panel, "bogus").click()
     expect(progress).to_contain_text("item 2 of 20")
     assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1)]
     expect(panel.locator(".astroad-info")).not_to_contain_text(first)
@@ -73,7 +64,7 @@ def test_click_key_and_undo_write_sqlite(lab, lab_server):
                                            (second, "real", "tester", 1, 1),
                                            (third, "bogus", "tester", 1, 1)]
 
-    _button(panel, "undo").click()
+    panel_button(panel, "undo").click()
     expect(progress).to_contain_text("item 3 of 20")
     expect(panel.locator(".astroad-info")).to_contain_text(third)
     assert _rows(lab_server.labels_db) == [(first, "bogus", "tester", 1, 1),

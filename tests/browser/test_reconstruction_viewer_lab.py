@@ -11,10 +11,10 @@ SQLite at once, and grid mode draws its thumbnails.
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+from panel_helpers import label_rows, panel_button, shown_id
 from playwright.sync_api import expect
 
 # pytest-base-url (pulled in by pytest-playwright) trips a pytest deprecation that is not ours
@@ -22,23 +22,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning
 
 NOTEBOOK = Path(__file__).resolve().parent / "reconstruction_viewer_scratch.ipynb"
 _ID = re.compile(r"(?:observed|clumps)-\d\.\d\d-\d{6}")
-
-
-def _rows(db):
-    """This panel's flags (the session's server is shared with other panels' tests)."""
-    with sqlite3.connect(db) as con:
-        return con.execute("SELECT item_id, label, who, active FROM labels "
-                           "WHERE context = 'galaxies' ORDER BY id").fetchall()
-
-
-def _button(panel, text):
-    """The visible panel button whose text is exactly ``text`` (icons aside)."""
-    return panel.locator("button.jupyter-button:visible",
-                         has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
-
-
-def _current_id(panel):
-    return _ID.search(panel.locator(".astroad-info").inner_text()).group(0)
 
 
 @pytest.mark.browser
@@ -59,12 +42,12 @@ def test_images_slider_keys_flags_and_grid(lab, lab_server):
     expect(plot.locator(".annotation-text")).to_have_text("#1", timeout=30_000)
     expect(plot.locator(".gtitle")).to_have_text("score histogram")
     assert plot.locator(".bars path").count() > 0  # histogram bars drawn
-    first = _current_id(panel)
+    first = shown_id(panel, _ID)
 
-    _button(panel, "next").click()
+    panel_button(panel, "next").click()
     expect(info).to_contain_text("rank 2 of 16")
     expect(plot.locator(".annotation-text")).to_have_text("#2")  # the marker followed
-    second = _current_id(panel)
+    second = shown_id(panel, _ID)
     assert second != first
 
     handle = panel.locator(".widget-hslider .noUi-handle")
@@ -79,22 +62,22 @@ def test_images_slider_keys_flags_and_grid(lab, lab_server):
     expect(info).to_contain_text("rank 4 of 16")
     page.keyboard.press("ArrowLeft")
     expect(info).to_contain_text("rank 3 of 16")
-    third = _current_id(panel)
+    third = shown_id(panel, _ID)
     page.keyboard.press("i")  # flag interesting, then the next image
     expect(info).to_contain_text("rank 4 of 16")
-    fourth = _current_id(panel)
+    fourth = shown_id(panel, _ID)
     page.keyboard.press("a")  # the panel's "artefact", not JupyterLab's "insert cell above"
     expect(info).to_contain_text("rank 5 of 16")
     assert page.locator(".jp-Notebook .jp-Cell").count() == n_cells
-    assert _rows(lab_server.labels_db) == [(third, "interesting", "tester", 1),
+    assert label_rows(lab_server.labels_db, "galaxies") == [(third, "interesting", "tester", 1),
                                            (fourth, "artefact", "tester", 1)]
 
-    _button(panel, "normal").click()
+    panel_button(panel, "normal").click()
     expect(info).to_contain_text("rank 6 of 16")
-    _button(panel, "undo").click()
+    panel_button(panel, "undo").click()
     expect(info).to_contain_text("rank 5 of 16")
     expect(panel).to_contain_text("undid normal")
-    assert _rows(lab_server.labels_db)[-1][1:] == ("normal", "tester", 0)  # kept, undone
+    assert label_rows(lab_server.labels_db, "galaxies")[-1][1:] == ("normal", "tester", 0)  # kept, undone
     lab.screenshot(panel, "reconstruction_viewer_lab")
 
     panel.locator(".widget-toggle-buttons button", has_text="grid").click()
