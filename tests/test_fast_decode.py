@@ -158,3 +158,59 @@ def test_cnn_inference_batched_channels_last_and_bf16():
     np.testing.assert_array_equal(clf.predict_proba(data), ref)
     with pytest.raises(ValueError, match="precision"):
         clf.predict_proba(data, precision="fp16")
+
+
+def _restricted(record, fields):
+    """``record`` cut down to ``fields`` (the layout of SCORING_FIELDS), by hand."""
+    out = {k: v for k, v in record.items() if k in fields[""]}
+    out["candidate"] = {k: v for k, v in record["candidate"].items() if k in fields["candidate"]}
+    if out.get("prv_candidates") is not None:
+        out["prv_candidates"] = [{k: v for k, v in e.items() if k in fields["prv_candidates"]}
+                                 for e in record["prv_candidates"]]
+    return out
+
+
+def test_projected_avro_read_equals_the_full_read_cut_down(real_data):
+    """Scoring decodes a packet through a projection of its schema: the same values as the
+    whole packet restricted to SCORING_FIELDS, on the 98 real ZTF packets (ZTF 3.3 schema)."""
+    from astroad_nb.scoring.sources import SCORING_FIELDS, read_avro_bytes
+
+    n = 0
+    for path in sorted(real_data("ztf_alerts").glob("*.avro")):
+        data = path.read_bytes()
+        whole, err_whole = read_avro_bytes(data)
+        part, err_part = read_avro_bytes(data, fields=SCORING_FIELDS)
+        assert err_whole is None and err_part is None, path
+        assert [_restricted(r, SCORING_FIELDS) for r in whole] == part, path
+        assert len(part[0]["candidate"]) == len(SCORING_FIELDS["candidate"])
+        n += len(part)
+    assert n == 98
+
+
+def test_projection_of_other_schemas(tmp_path):
+    """A simulated packet (compact schema) projects too; a record without ``candidate`` is
+    read whole; a truncated file still returns what came before the damage."""
+    import fastavro
+
+    from astroad_nb.data.alerts import simulate_triplets
+    from astroad_nb.data.lightcurves import simulate_lightcurves
+    from astroad_nb.scoring.simulate import simulate_alert_packets, write_avro_alerts
+    from astroad_nb.scoring.sources import SCORING_FIELDS, read_avro_bytes
+
+    lcs = simulate_lightcurves(4, random_state=0)
+    packets = simulate_alert_packets(lcs, n_alerts=2, n_prv=5,
+                                     cutouts=simulate_triplets(2, 2, random_state=0),
+                                     random_state=0)
+    data = write_avro_alerts(packets, tmp_path)[0].read_bytes()
+    whole, _ = read_avro_bytes(data)
+    part, err = read_avro_bytes(data, fields=SCORING_FIELDS)
+    assert err is None and part == [_restricted(r, SCORING_FIELDS) for r in whole]
+
+    other = {"type": "record", "name": "other", "fields": [{"name": "a", "type": "long"},
+                                                           {"name": "b", "type": "string"}]}
+    buf = io.BytesIO()
+    fastavro.writer(buf, other, [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}])
+    records, err = read_avro_bytes(buf.getvalue(), fields=SCORING_FIELDS)
+    assert err is None and records == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    records, err = read_avro_bytes(data[: len(data) // 2], fields=SCORING_FIELDS)
+    assert err is not None and "truncated" in str(err)
