@@ -348,3 +348,14 @@ def test_balanced_sampler_needs_labels_and_changes_training():
     balanced = make(AutoEncoder, epochs=2, balanced=True).fit(X, k)
     np.testing.assert_array_equal(plain.anomaly_score(X), same.anomaly_score(X))
     assert not np.array_equal(plain.anomaly_score(X), balanced.anomaly_score(X))
+
+
+def test_a_detector_without_hooks_names_what_it_lacks():
+    from astroad_nb.models.base import BaseDetector
+
+    class Bare(BaseDetector):
+        def __init__(self, contamination=0.1):
+            self.contamination = contamination
+
+    with pytest.raises(NotImplementedError, match=r"Bare neither implements _fit\(X, y\)"):
+        Bare().fit(np.zeros((4, 2)))

@@ -6,8 +6,9 @@ the training scores, ``predict`` gives +1 (inlier) / -1 (outlier). ``anomaly_sco
 ``-score_samples(X)``: higher = more anomalous; metrics, tables, plots and panels use it.
 
 Persistence is :mod:`astroad_nb.io` (a folder of ``config.json``, ``.npy`` arrays and torch
-state dicts; nothing is ever unpickled): ``save``/``load`` here delegate to it and subclasses
-only provide their state through ``_get_state``/``_set_state``.
+state dicts; nothing is ever unpickled): ``save``/``load`` come from
+:class:`~astroad_nb.io.Persistent`; subclasses only provide their state through
+``_get_state``/``_set_state``.
 """
 
 from __future__ import annotations
@@ -141,11 +142,17 @@ class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
         return -self.score_samples(X)
 
     # ------------------------------------------------------------------ hooks
-    def _fit(self, X, y):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _fit(self, X, y):
+        """Fit on validated float64 ``X`` (``y`` as given to :meth:`fit`); a detector that
+        overrides :meth:`fit` itself (e.g. ``HierarchicalDetector``) needs no ``_fit``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} neither implements _fit(X, y) nor overrides fit().")
 
-    def _score(self, X):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _score(self, X):
+        """Normality scores of validated float64 ``X`` (higher = more normal), shape (n,); a
+        detector that overrides :meth:`score_samples` itself (e.g. ``GANomaly``) needs none."""
+        raise NotImplementedError(
+            f"{type(self).__name__} neither implements _score(X) nor overrides score_samples().")
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
