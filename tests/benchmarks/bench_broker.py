@@ -23,9 +23,9 @@ schema), RSS over 10,000 and 100,000 alerts::
     Dask, 2 workers           520 alerts/s (443 with cluster start): speedup x1.98 (target 1.8)
     peak RSS per worker       866 / 877 MiB at 10,000, 869 / 887 MiB at 100,000: +0.8 %
 
-The 670 alerts/s target is not met (520). Reading is the floor: fastavro alone decodes 551
-alerts/s per core on these files, more than the target's 1.49 ms per alert on one core, so the
-target needs both cores, and with both the Avro read + stamp inflation (zlib) take ~1.1 ms of a
+The 670 alerts/s target is not met (520). Reading is the floor: fastavro alone needs 1.81 ms
+per alert on one core (551/s), more than the 1.49 ms one core would have at 670/s, so the target
+needs both cores, and on each the Avro read + stamp inflation (zlib) take ~1.1 ms of a
 worker's ~3.8 ms per alert; the rest is the CNN's normalisation and convolutions (single-threaded
 on a worker). Throughput on this VM drifts by +-15 % between runs (the same code measured 492
 alerts/s in-process on 2026-12-02).
