@@ -304,7 +304,8 @@ class StaticRanker(_FeedbackRanker):
         self.scores_ = self.anomaly_score_.copy()
 
     def _learn(self, index, old, new):
-        pass  # deaf by design
+        """Nothing: the static baseline keeps its ranking whatever the labels (the reference
+        the discovery curves of the feedback rankers are measured against)."""
 
     def _model_state(self):
         return {}, {"anomaly_score": self.anomaly_score_}, {}

@@ -40,7 +40,8 @@ class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
 
     Subclasses implement ``_fit(X, y)`` and ``_score(X)`` on validated float64 arrays (and, to be
     saved, extend ``_get_state``/``_set_state``); the base does validation, the threshold and
-    I/O.
+    I/O. A detector may override ``fit`` (``HierarchicalDetector``) or ``score_samples``
+    (``GANomaly``) instead of the hook; a class with neither is refused when it is defined.
 
     Attributes
     ----------
@@ -50,6 +51,16 @@ class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when fitted on a DataFrame with string column names.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        missing = [f"{hook} (or an override of {public})"
+                   for hook, public in (("_fit(X, y)", "fit"), ("_score(X)", "score_samples"))
+                   if not hasattr(cls, hook.split("(")[0])
+                   and getattr(cls, public) is getattr(BaseDetector, public)]
+        if missing:
+            raise TypeError(f"{cls.__name__} must implement {' and '.join(missing)} to be a "
+                            "BaseDetector.")
 
     # ------------------------------------------------------------------ validation
     def _validate(self, X, *, reset):
@@ -140,19 +151,6 @@ class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
         ndarray of shape (n_samples,), float64
         """
         return -self.score_samples(X)
-
-    # ------------------------------------------------------------------ hooks
-    def _fit(self, X, y):
-        """Fit on validated float64 ``X`` (``y`` as given to :meth:`fit`); a detector that
-        overrides :meth:`fit` itself (e.g. ``HierarchicalDetector``) needs no ``_fit``."""
-        raise NotImplementedError(
-            f"{type(self).__name__} neither implements _fit(X, y) nor overrides fit().")
-
-    def _score(self, X):
-        """Normality scores of validated float64 ``X`` (higher = more normal), shape (n,); a
-        detector that overrides :meth:`score_samples` itself (e.g. ``GANomaly``) needs none."""
-        raise NotImplementedError(
-            f"{type(self).__name__} neither implements _score(X) nor overrides score_samples().")
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self):
