@@ -54,10 +54,10 @@ class BaseDetector(io.Persistent, OutlierMixin, BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        missing = [f"{hook} (or an override of {public})"
-                   for hook, public in (("_fit(X, y)", "fit"), ("_score(X)", "score_samples"))
-                   if not hasattr(cls, hook.split("(")[0])
-                   and getattr(cls, public) is getattr(BaseDetector, public)]
+        hooks = (("_fit", "_fit(X, y)", "fit"), ("_score", "_score(X)", "score_samples"))
+        missing = [f"{signature} (or an override of {public})"
+                   for name, signature, public in hooks
+                   if not hasattr(cls, name) and getattr(cls, public) is getattr(BaseDetector, public)]
         if missing:
             raise TypeError(f"{cls.__name__} must implement {' and '.join(missing)} to be a "
                             "BaseDetector.")

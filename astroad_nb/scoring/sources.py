@@ -387,7 +387,8 @@ def _parsed(schema_text, fields=None):
     """(writer schema, reader schema or None) parsed, cached by the text and ``fields``."""
     import fastavro
 
-    key = (schema_text, None if fields is None else json.dumps(fields, sort_keys=True))
+    key = (schema_text, None if fields is None
+           else tuple(sorted((k, tuple(v)) for k, v in fields.items())))
     parsed = _SCHEMA_CACHE.get(key)
     if parsed is None:
         if len(_SCHEMA_CACHE) > 256:  # one per schema version in practice; stay bounded

@@ -1,14 +1,14 @@
 """What the panels share: their style sheet and the base class that displays them.
 
 A panel is a plain object holding an ipywidgets tree in ``self.widget``; :class:`Panel` lets
-Jupyter display it and wires the one-line button handlers a panel has in common with others
-(each calls the panel's public method of the same name, so a click and a test call run the
-same code).
+Jupyter display it, :class:`FlaggingPanel` and :class:`WalkingPanel` add the one-line button
+handlers that panels with those buttons share (each calls the panel's public method of the
+same name, so a click and a test call run the same code).
 """
 
 from __future__ import annotations
 
-__all__ = ["Panel", "panel_css"]
+__all__ = ["FlaggingPanel", "Panel", "WalkingPanel", "panel_css"]
 
 
 def panel_css(root, *, table="astroad-meta", extra=""):
@@ -47,22 +47,30 @@ def panel_css(root, *, table="astroad-meta", extra=""):
 
 
 class Panel:
-    """Base of the panels: Jupyter displays ``self.widget``; shared one-line handlers."""
+    """Base of the panels: Jupyter displays ``self.widget``."""
 
     widget = None
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
 
+
+class FlaggingPanel(Panel):
+    """A panel whose buttons flag the item shown (``flag(label)``) and take it back (``undo()``)."""
+
     # ------------------------------------------------------------------ handlers (one line each)
-    def _on_previous(self, button):
-        self.previous()
-
-    def _on_next(self, button):
-        self.next()
-
     def _on_flag(self, button):
         self.flag(button.description)
 
     def _on_undo(self, button):
         self.undo()
+
+
+class WalkingPanel(FlaggingPanel):
+    """A flagging panel that also steps through its items (``previous()`` / ``next()``)."""
+
+    def _on_previous(self, button):
+        self.previous()
+
+    def _on_next(self, button):
+        self.next()

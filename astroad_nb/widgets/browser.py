@@ -13,7 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from astroad_nb.plotting import TRIPLET_TITLES, lightcurve_figure, lightcurve_points, triplet_pngs
-from astroad_nb.widgets._common import Panel
+from astroad_nb.widgets._common import FlaggingPanel
 from astroad_nb.widgets.browser_state import AnomalyBrowserState
 
 __all__ = ["AnomalyBrowser"]
@@ -38,7 +38,7 @@ def _muted(widget, handler, name="value"):
         widget.observe(handler, names=name)
 
 
-class AnomalyBrowser(Panel):
+class AnomalyBrowser(FlaggingPanel):
     """Browse the most anomalous objects of each class and flag them.
 
     A class selector, the ``n_top`` highest-scoring objects of that class (``rank. id score``,

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import ipywidgets as widgets
 import numpy as np
 
-from astroad_nb.widgets._common import Panel, panel_css
+from astroad_nb.widgets._common import WalkingPanel, panel_css
 from astroad_nb.widgets.context_state import ContextTimelineState
 from astroad_nb.widgets.reconstruction import ReconstructionKeys
 
@@ -199,7 +199,7 @@ def timeline_figure(state, *, width=900, height=520):
     return fig
 
 
-class ContextTimeline(Panel):
+class ContextTimeline(WalkingPanel):
     """Walk a stream of machine-sound files: scores coloured by the predicted context.
 
     The timeline shows every file's anomaly score coloured by the context the voting window

@@ -303,6 +303,9 @@ class LabelingPanel(Panel):
         self._refresh()
 
     # ------------------------------------------------------------------ handlers (one line each)
+    def _on_undo(self, button):
+        self.undo()
+
     def _on_label(self, button):
         self.label(button.description)
 

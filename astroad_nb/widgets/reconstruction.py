@@ -24,7 +24,7 @@ import numpy as np
 import traitlets
 
 from astroad_nb.plotting import galaxy_png, residual_limit, residual_png
-from astroad_nb.widgets._common import Panel, panel_css
+from astroad_nb.widgets._common import WalkingPanel, panel_css
 from astroad_nb.widgets.labeling import _KEYS_ESM, KeyShortcuts
 from astroad_nb.widgets.reconstruction_state import ReconstructionViewerState
 
@@ -79,7 +79,7 @@ def _muted(widget, handler, name="value"):
         widget.observe(handler, names=name)
 
 
-class ReconstructionViewer(Panel):
+class ReconstructionViewer(WalkingPanel):
     """Walk galaxy images from the most anomalous down, each beside its reconstruction.
 
     One-by-one mode shows the current image's original | reconstruction | residual (image
